@@ -1,0 +1,56 @@
+# Two commands do everything:  `make book`  and  `make test`.
+# Both create an isolated environment in .venv on first use and reuse it afterwards.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# PyTorch is installed first, on its own, so its build can be chosen:
+#   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu   (CPU-only wheels, ~200 MB)
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+ASSIGNMENTS := digit_classifier
+
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: install book test lab release grade clean help
+
+help:
+	@echo "make book     install (once) and build the website into _build/html"
+	@echo "make test     install (once) and run the whole test suite"
+	@echo "make lab      open the exercises in JupyterLab"
+	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
+	@echo "make clean    remove the build, keep the environment"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+book: $(STAMP)
+	COURSE_PROGRESS=0 $(BIN)/jupyter-book build .
+	@echo "Open _build/html/index.html in a browser."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab exercises/
+
+release: $(STAMP)
+	cd $(CURDIR) && for a in $(ASSIGNMENTS); do \
+		$(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
+
+grade: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment>"; exit 2; }
+	$(BIN)/python -m course_utils.grading $(A)
+
+clean:
+	rm -rf _build
