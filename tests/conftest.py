@@ -1,0 +1,96 @@
+"""Shared fixtures: the repository layout, the built book and its executed notebooks."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+BUILD = ROOT / "_build"
+CACHE = BUILD / ".jupyter_cache"
+
+
+def toc_files() -> list[str]:
+    """Every page the TOC lists, as paths relative to the root, without suffix."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            files.append(chapter["file"])
+            files.extend(s["file"] for s in chapter.get("sections", []))
+    return files
+
+
+def toc_path(entry: str) -> Path:
+    for suffix in (".ipynb", ".md"):
+        path = ROOT / f"{entry}{suffix}"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"_toc.yml lists {entry!r} but no such page exists")
+
+
+def run_env() -> dict[str, str]:
+    """The environment the course's commands run in (the venv's bin first)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["MPLBACKEND"] = "Agg"
+    env["COURSE_PROGRESS"] = "0"
+    return env
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the website exactly as `make book` does (cached), return _build/html."""
+    result = subprocess.run(
+        [str(BIN / "jupyter-book"), "build", str(ROOT)],
+        cwd=ROOT,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            "jupyter-book build failed:\n" + result.stdout[-6000:] + result.stderr[-6000:]
+        )
+    return BUILD / "html"
+
+
+def executed_notebook(built_book: Path, path: str | Path):
+    """The executed version of a notebook, as stored in the book's execution cache."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(CACHE)
+    record = cache.match_cache_file(str(ROOT / path))  # raises KeyError if not cached
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def glued_values(nb) -> dict[str, object]:
+    """Values stored with ``myst_nb.glue`` in an executed notebook.
+
+    Numbers and other literals come back as Python objects; anything else as
+    its ``text/plain`` representation.
+    """
+    values: dict[str, object] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if not name:
+                continue
+            data = output.get("data", {})
+            text = next((v for k, v in data.items() if k.endswith("text/plain")), None)
+            if text is None:
+                values[name] = data
+                continue
+            try:
+                values[name] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[name] = text
+    return values
