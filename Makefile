@@ -14,7 +14,7 @@ ASSIGNMENTS := digit_classifier
 export PATH := $(abspath $(BIN)):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: install book test lab release grade clean help
+.PHONY: install book test lab release grade benchmark clean help
 
 help:
 	@echo "make book     install (once) and build the website into _build/html"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab      open the exercises in JupyterLab"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
+	@echo "make benchmark  check the time budgets (chapters, book, autograding)"
 	@echo "make clean    remove the build, keep the environment"
 
 install: $(STAMP)
@@ -51,6 +52,9 @@ release: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>"; exit 2; }
 	$(BIN)/python -m course_utils.grading $(A)
+
+benchmark: $(STAMP)
+	$(BIN)/python .ci/benchmark.py
 
 clean:
 	rm -rf _build
