@@ -1,0 +1,671 @@
+"""Classical trajectories of O2 hitting a frozen Pd(100) surface, many at once.
+
+The integrator is velocity Verlet, written once for a whole batch of
+trajectories: positions have shape ``(N, n_atoms, 3)`` and every array
+operation acts on all ``N`` trajectories together.  The potential enters only
+through a *force function*
+
+    ``force_fn(positions) -> (energies, forces)``
+
+with positions (N, n_atoms, 3) in Å, energies (N,) in eV and forces
+(N, n_atoms, 3) in eV/Å, for example :func:`course_utils.pes.energy_and_forces`
+(the reference PES) or a neural network wrapped the same way.
+
+Units: Å, fs, eV and atomic mass units (amu).  Velocities are in Å/fs; the
+conversions use :mod:`ase.units` (1 fs = ``ase.units.fs`` ASE time units,
+and the ASE time unit is Å·sqrt(amu/eV)).
+
+The physics model (also stated in chapter 7):
+
+* Born–Oppenheimer dynamics on one PES, with a frozen surface (the Pd atoms
+  do not move and take no energy);
+* classical nuclei, started *without* zero-point energy: the molecule has
+  its equilibrium bond length ``R_E``, no vibration and no rotation;
+* normal incidence: the centre of mass moves straight down with the kinetic
+  energy of the chosen incidence energy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from ase import units
+from tqdm.auto import tqdm
+
+from course_utils.pes import A_SURF, O_MASS, R_E, to_cartesian
+from course_utils.training import progress_enabled
+
+__all__ = [
+    "DISSOCIATED",
+    "REFLECTED",
+    "TRAPPED",
+    "OUTCOMES",
+    "ForceFunction",
+    "VerletResult",
+    "InitialConditions",
+    "ScatteringResult",
+    "kinetic_energy",
+    "velocity_verlet",
+    "sample_initial_conditions",
+    "classify_outcomes",
+    "run_scattering",
+    "binomial_standard_error",
+    "outcome_probabilities",
+]
+
+DISSOCIATED = "dissociated"
+REFLECTED = "reflected"
+TRAPPED = "trapped"
+OUTCOMES: tuple[str, ...] = (DISSOCIATED, REFLECTED, TRAPPED)
+
+ForceFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``positions (N, n_atoms, 3) [Å] -> (energies (N,) [eV], forces (N, n_atoms, 3) [eV/Å])``."""
+
+# v [Å/fs] -> v / units.fs [Å per ASE time unit]; F/m [eV/(Å amu)] is in Å per ASE time unit².
+_KE_FACTOR = 0.5 / units.fs**2  # eV per (amu Å²/fs²)
+_ACC_FACTOR = units.fs**2  # (eV/Å)/amu -> Å/fs²
+
+
+# --------------------------------------------------------------------------- integrator
+
+
+@dataclass
+class VerletResult:
+    """What :func:`velocity_verlet` returns.
+
+    Attributes
+    ----------
+    positions, velocities : numpy.ndarray, shape (N, n_atoms, 3)
+        Final state (Å, Å/fs); for a trajectory stopped early, the state at
+        the step it stopped.
+    potential_energy, kinetic_energy : numpy.ndarray, shape (N,)
+        Energies (eV) of that final state.
+    initial_energy : numpy.ndarray, shape (N,)
+        Total energy (eV) at t = 0.
+    max_energy_error : numpy.ndarray, shape (N,)
+        Largest |E_total(t) - E_total(0)| (eV) over the steps the trajectory ran.
+    n_steps : numpy.ndarray of int, shape (N,)
+        Steps each trajectory ran (fewer than requested if it was stopped).
+    stopped : numpy.ndarray of bool, shape (N,)
+        Whether ``stop`` ended the trajectory.
+    dt : float
+        Time step in fs.
+    wall_time : float
+        Seconds spent in the integration loop.
+    times : numpy.ndarray or None, shape (n_frames,)
+        Times (fs) of the recorded frames, if ``record_every`` was given.
+    trace_positions : numpy.ndarray or None, shape (n_frames, N, n_atoms, 3)
+        Recorded positions; a stopped trajectory keeps its last position.
+    trace_energy : numpy.ndarray or None, shape (n_frames, N)
+        Recorded total energies (eV).
+    """
+
+    positions: np.ndarray
+    velocities: np.ndarray
+    potential_energy: np.ndarray
+    kinetic_energy: np.ndarray
+    initial_energy: np.ndarray
+    max_energy_error: np.ndarray
+    n_steps: np.ndarray
+    stopped: np.ndarray
+    dt: float
+    wall_time: float
+    times: np.ndarray | None = None
+    trace_positions: np.ndarray | None = None
+    trace_energy: np.ndarray | None = None
+
+    @property
+    def total_energy(self) -> np.ndarray:
+        """Final total energy (eV), shape (N,)."""
+        return self.potential_energy + self.kinetic_energy
+
+    @property
+    def n_trajectory_steps(self) -> int:
+        """Trajectory-steps done: the sum of ``n_steps`` over all trajectories."""
+        return int(self.n_steps.sum())
+
+    @property
+    def throughput(self) -> float:
+        """Trajectory-steps per second of wall time."""
+        return self.n_trajectory_steps / max(self.wall_time, 1e-12)
+
+
+def kinetic_energy(velocities, masses=O_MASS) -> np.ndarray:
+    """Kinetic energy of each trajectory.
+
+    Parameters
+    ----------
+    velocities : array_like, shape (N, n_atoms, 3)
+        Velocities in Å/fs.
+    masses : float or array_like, shape (n_atoms,)
+        Atomic masses in amu (default: the O mass of the PES module).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Kinetic energy in eV.
+    """
+    v = _check_state("velocities", velocities)
+    m = _check_masses(masses, v.shape[1])
+    return _KE_FACTOR * np.einsum("na,nai,nai->n", np.broadcast_to(m, v.shape[:2]), v, v)
+
+
+def velocity_verlet(
+    positions,
+    velocities,
+    force_fn: ForceFunction,
+    *,
+    dt: float = 1.0,
+    n_steps: int = 1000,
+    masses=O_MASS,
+    stop: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    record_every: int | None = None,
+    progress: bool | None = None,
+) -> VerletResult:
+    r"""Integrate Newton's equations for a batch of trajectories with velocity Verlet.
+
+    One step of length :math:`\Delta t` for every trajectory at once:
+
+    .. math::
+
+        v &\leftarrow v + \tfrac{\Delta t}{2} F(x)/m \\
+        x &\leftarrow x + \Delta t\, v \\
+        v &\leftarrow v + \tfrac{\Delta t}{2} F(x)/m
+
+    so one force evaluation per step.  The scheme is time reversible and
+    symplectic: the total energy oscillates around its initial value with an
+    amplitude that shrinks as :math:`\Delta t^2`, instead of drifting.
+
+    Parameters
+    ----------
+    positions, velocities : array_like, shape (N, n_atoms, 3)
+        Initial state in Å and Å/fs.
+    force_fn : callable
+        ``force_fn(positions) -> (energies (N,), forces (N, n_atoms, 3))`` in
+        eV and eV/Å.  It is called with only the trajectories still running.
+    dt : float
+        Time step in fs, > 0.
+    n_steps : int
+        Maximum number of steps, >= 0.
+    masses : float or array_like, shape (n_atoms,)
+        Atomic masses in amu.
+    stop : callable, optional
+        ``stop(positions, velocities) -> bool array (n,)``, checked after every
+        step on the running trajectories; a trajectory for which it is True is
+        frozen from then on (not integrated any more), which saves time.
+    record_every : int, optional
+        Store positions and total energy of every trajectory every this many
+        steps (including step 0).  Memory: n_frames × N × n_atoms × 3 floats.
+    progress : bool, optional
+        Show a progress bar over the steps; by default
+        :func:`course_utils.training.progress_enabled` decides.
+
+    Returns
+    -------
+    VerletResult
+    """
+    x = _check_state("positions", positions).copy()
+    v = _check_state("velocities", velocities).copy()
+    if x.shape != v.shape:
+        raise ValueError(f"positions {x.shape} and velocities {v.shape} must have the same shape.")
+    if not callable(force_fn):
+        raise TypeError("force_fn must be callable: positions (N, n_atoms, 3) -> (energies, forces).")
+    dt = _check_positive("dt", dt)
+    n_steps = _check_count("n_steps", n_steps, minimum=0)
+    if record_every is not None:
+        record_every = _check_count("record_every", record_every, minimum=1)
+    n_traj, n_atoms = x.shape[:2]
+    m = _check_masses(masses, n_atoms)[None, :, None]  # (1, n_atoms, 1)
+
+    start = time.perf_counter()
+    e_pot, forces = _call_forces(force_fn, x)
+    e_kin = kinetic_energy(v, m[0, :, 0])
+    e0 = e_pot + e_kin
+    max_err = np.zeros(n_traj)
+    steps = np.zeros(n_traj, dtype=int)
+    stopped = np.zeros(n_traj, dtype=bool)
+
+    # full-size copies for the result; the loop works on the running ones only
+    x_all, v_all = x.copy(), v.copy()
+    epot_all, ekin_all = e_pot.copy(), e_kin.copy()
+    frames_x, frames_e, times = [], [], []
+    if record_every is not None:
+        frames_x.append(x_all.copy())
+        frames_e.append(e0.copy())
+        times.append(0.0)
+
+    active = np.arange(n_traj)
+    acc = forces / m * _ACC_FACTOR
+    show = progress_enabled() if progress is None else bool(progress)
+    for step in tqdm(range(1, n_steps + 1), desc="trajectories", disable=not show, leave=False):
+        if len(active) == 0:
+            break
+        v += 0.5 * dt * acc
+        x += dt * v
+        e_pot, forces = _call_forces(force_fn, x)
+        acc = forces / m * _ACC_FACTOR
+        v += 0.5 * dt * acc
+        e_kin = _KE_FACTOR * np.einsum("nai,nai->n", m * v, v)
+        max_err[active] = np.maximum(max_err[active], np.abs(e_pot + e_kin - e0[active]))
+        steps[active] = step
+        x_all[active], v_all[active] = x, v
+        epot_all[active], ekin_all[active] = e_pot, e_kin
+        if record_every is not None and step % record_every == 0:
+            frames_x.append(x_all.copy())
+            frames_e.append(epot_all + ekin_all)
+            times.append(step * dt)
+        if stop is not None:
+            done = np.asarray(stop(x, v), dtype=bool)
+            if done.shape != (len(active),):
+                raise ValueError(
+                    f"stop must return one bool per running trajectory, shape ({len(active)},), "
+                    f"got {done.shape}."
+                )
+            if done.any():
+                stopped[active[done]] = True
+                keep = ~done
+                active, x, v, acc = active[keep], x[keep], v[keep], acc[keep]
+    wall = time.perf_counter() - start
+
+    return VerletResult(
+        positions=x_all,
+        velocities=v_all,
+        potential_energy=epot_all,
+        kinetic_energy=ekin_all,
+        initial_energy=e0,
+        max_energy_error=max_err,
+        n_steps=steps,
+        stopped=stopped,
+        dt=dt,
+        wall_time=wall,
+        times=np.array(times) if record_every is not None else None,
+        trace_positions=np.stack(frames_x) if record_every is not None else None,
+        trace_energy=np.stack(frames_e) if record_every is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- O2 at Pd(100)
+
+
+@dataclass
+class InitialConditions:
+    """Starting points of a batch of O2 trajectories (see :func:`sample_initial_conditions`).
+
+    Attributes
+    ----------
+    coords : numpy.ndarray, shape (N, 6)
+        X, Y, Z, r, theta, phi (Å, radians) at t = 0.
+    positions : numpy.ndarray, shape (N, 2, 3)
+        Atom positions in Å (:func:`course_utils.pes.to_cartesian` of ``coords``).
+    velocities : numpy.ndarray, shape (N, 2, 3)
+        Atom velocities in Å/fs: both atoms move with the centre of mass.
+    incidence_energy : numpy.ndarray, shape (N,)
+        Translational energy of each trajectory in eV.
+    """
+
+    coords: np.ndarray
+    positions: np.ndarray
+    velocities: np.ndarray
+    incidence_energy: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    def subset(self, index) -> "InitialConditions":
+        """The trajectories selected by ``index`` (a slice, mask or index array)."""
+        return InitialConditions(
+            self.coords[index], self.positions[index], self.velocities[index],
+            self.incidence_energy[index],
+        )
+
+
+def sample_initial_conditions(
+    incidence_energy,
+    n: int | None = None,
+    *,
+    z_start: float = 6.5,
+    bond_length: float = R_E,
+    cell: float = A_SURF,
+    mass: float = O_MASS,
+    rng: np.random.Generator | int | None = 0,
+) -> InitialConditions:
+    r"""Random O2 molecules flying straight down onto the surface.
+
+    Every molecule starts with its centre of mass at height ``z_start``, at a
+    lateral position drawn uniformly over the surface unit cell, with a
+    random orientation (isotropic: :math:`\cos\theta` uniform in [-1, 1],
+    :math:`\phi` uniform), its bond at ``bond_length`` and no vibrational or
+    rotational motion (classical, no zero-point energy).  The centre of mass
+    moves along :math:`-z` (normal incidence) with speed
+    :math:`v = \sqrt{2 E_\mathrm{i} / M}`, :math:`M = 2 m_\mathrm{O}`.
+
+    Parameters
+    ----------
+    incidence_energy : float or array_like, shape (N,)
+        Incidence (translational) energies in eV, > 0.  A scalar needs ``n``.
+    n : int, optional
+        Number of trajectories when ``incidence_energy`` is a scalar; with an
+        array it must be omitted or equal ``len(incidence_energy)``.
+    z_start : float
+        Starting height of the centre of mass in Å.
+    bond_length : float
+        Initial O–O distance in Å.
+    cell : float
+        Side of the square surface unit cell in Å.
+    mass : float
+        Mass of one O atom in amu.
+    rng : numpy.random.Generator or int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    InitialConditions
+    """
+    energies = np.atleast_1d(np.asarray(incidence_energy, dtype=float))
+    if energies.ndim != 1:
+        raise ValueError(f"incidence_energy must be a number or a 1D array, got shape {energies.shape}.")
+    if np.ndim(incidence_energy) == 0:
+        if n is None:
+            raise ValueError("give the number of trajectories n with a single incidence energy.")
+        n = _check_count("n", n, minimum=1)
+        energies = np.full(n, energies[0])
+    elif n is not None and _check_count("n", n, minimum=1) != len(energies):
+        raise ValueError(f"n={n} does not match the {len(energies)} incidence energies given.")
+    if len(energies) == 0:
+        raise ValueError("incidence_energy is empty.")
+    if not np.all(np.isfinite(energies)) or np.any(energies <= 0):
+        raise ValueError("incidence energies must be positive and finite (eV).")
+    for name, value in (("z_start", z_start), ("bond_length", bond_length), ("cell", cell), ("mass", mass)):
+        _check_positive(name, value)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    count = len(energies)
+    X, Y = rng.uniform(0.0, cell, size=(2, count))
+    theta = np.arccos(rng.uniform(-1.0, 1.0, size=count))
+    phi = rng.uniform(0.0, 2.0 * np.pi, size=count)
+    coords = np.column_stack(
+        [X, Y, np.full(count, float(z_start)), np.full(count, float(bond_length)), theta, phi]
+    )
+    positions = to_cartesian(coords)
+    speed = np.sqrt(energies / (_KE_FACTOR * 2.0 * mass))  # E = ½ (2m) v², v in Å/fs
+    velocities = np.zeros((count, 2, 3))
+    velocities[:, :, 2] = -speed[:, None]
+    return InitialConditions(coords, positions, velocities, energies)
+
+
+def classify_outcomes(
+    positions,
+    velocities,
+    *,
+    z_reflect: float,
+    r_dissociated: float = 2.5,
+    z_dissociated: float = 3.0,
+) -> np.ndarray:
+    """Label O2 trajectories as dissociated, reflected or not (yet) decided.
+
+    * dissociated: the O–O distance exceeds ``r_dissociated`` while both
+      atoms are below ``z_dissociated`` (two O atoms on the surface);
+    * reflected: the centre of mass is above ``z_reflect`` and moving away
+      from the surface;
+    * otherwise the empty string: still on its way, or held at the surface.
+      At the end of a run these are the *trapped* ones.
+
+    Parameters
+    ----------
+    positions, velocities : array_like, shape (N, 2, 3)
+        State of the two O atoms (Å, Å/fs).
+    z_reflect : float
+        Height (Å) above which an outgoing molecule counts as reflected;
+        normally the starting height.
+    r_dissociated, z_dissociated : float
+        Thresholds in Å (see above).
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (N,)
+        ``"dissociated"``, ``"reflected"`` or ``""``.
+    """
+    x = _check_state("positions", positions)
+    v = _check_state("velocities", velocities)
+    if x.shape != v.shape or x.shape[1] != 2:
+        raise ValueError(
+            f"positions and velocities must both have shape (N, 2, 3), got {x.shape} and {v.shape}."
+        )
+    for name, value in (("z_reflect", z_reflect), ("r_dissociated", r_dissociated),
+                        ("z_dissociated", z_dissociated)):
+        _check_positive(name, value)
+    r = np.linalg.norm(x[:, 1] - x[:, 0], axis=-1)
+    z_com = x[:, :, 2].mean(axis=1)
+    vz_com = v[:, :, 2].mean(axis=1)
+    dissociated = (r > r_dissociated) & (x[:, :, 2].max(axis=1) < z_dissociated)
+    reflected = ~dissociated & (z_com > z_reflect) & (vz_com > 0)
+    out = np.full(len(x), "", dtype=f"<U{max(map(len, OUTCOMES))}")
+    out[dissociated] = DISSOCIATED
+    out[reflected] = REFLECTED
+    return out
+
+
+@dataclass
+class ScatteringResult:
+    """What :func:`run_scattering` returns.
+
+    Attributes
+    ----------
+    outcome : numpy.ndarray of str, shape (N,)
+        ``"dissociated"``, ``"reflected"`` or ``"trapped"`` (neither by the end).
+    time : numpy.ndarray, shape (N,)
+        Time (fs) at which the outcome was decided (the full run for trapped).
+    incidence_energy : numpy.ndarray, shape (N,)
+        From the initial conditions (eV).
+    initial : InitialConditions
+        The starting points.
+    verlet : VerletResult
+        The integrator's result (final states, energy errors, timing).
+    """
+
+    outcome: np.ndarray
+    time: np.ndarray
+    incidence_energy: np.ndarray
+    initial: InitialConditions
+    verlet: VerletResult
+
+
+def run_scattering(
+    initial: InitialConditions,
+    force_fn: ForceFunction,
+    *,
+    dt: float = 1.0,
+    max_time: float = 1500.0,
+    z_reflect: float | None = None,
+    r_dissociated: float = 2.5,
+    z_dissociated: float = 3.0,
+    mass: float = O_MASS,
+    record_every: int | None = None,
+    progress: bool | None = None,
+) -> ScatteringResult:
+    """Run O2 trajectories until each dissociates, is reflected or the time is up.
+
+    Parameters
+    ----------
+    initial : InitialConditions
+        From :func:`sample_initial_conditions`.
+    force_fn : callable
+        ``positions (N, 2, 3) -> (energies (N,), forces (N, 2, 3))`` (eV, eV/Å).
+    dt : float
+        Time step in fs.
+    max_time : float
+        Longest trajectory in fs; still undecided then means *trapped*.
+    z_reflect : float, optional
+        Height for "reflected" (default: the starting height of each batch,
+        the largest initial centre-of-mass height).
+    r_dissociated, z_dissociated : float
+        Dissociation thresholds in Å, see :func:`classify_outcomes`.
+    mass : float
+        Mass of one O atom in amu.
+    record_every, progress
+        Passed to :func:`velocity_verlet`.
+
+    Returns
+    -------
+    ScatteringResult
+    """
+    if not isinstance(initial, InitialConditions):
+        raise TypeError("initial must be an InitialConditions, e.g. from sample_initial_conditions().")
+    dt = _check_positive("dt", dt)
+    max_time = _check_positive("max_time", max_time)
+    if z_reflect is None:
+        z_reflect = float(initial.positions[:, :, 2].mean(axis=1).max())
+
+    def stop(x, v):
+        return classify_outcomes(
+            x, v, z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated
+        ) != ""
+
+    result = velocity_verlet(
+        initial.positions, initial.velocities, force_fn,
+        dt=dt, n_steps=int(round(max_time / dt)), masses=mass, stop=stop,
+        record_every=record_every, progress=progress,
+    )
+    outcome = classify_outcomes(
+        result.positions, result.velocities,
+        z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated,
+    ).astype(f"<U{max(map(len, OUTCOMES))}")
+    outcome[outcome == ""] = TRAPPED
+    return ScatteringResult(
+        outcome=outcome,
+        time=result.n_steps * dt,
+        incidence_energy=initial.incidence_energy.copy(),
+        initial=initial,
+        verlet=result,
+    )
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def binomial_standard_error(k, n) -> np.ndarray:
+    r"""Standard error of a probability estimated as :math:`\hat p = k/n`.
+
+    :math:`\sigma = \sqrt{\hat p (1 - \hat p) / n}`: the spread of
+    :math:`\hat p` over repeated batches of ``n`` independent trajectories.
+    It is zero when :math:`\hat p` is exactly 0 or 1, which understates the
+    uncertainty of small batches.
+
+    Parameters
+    ----------
+    k : int or array_like
+        Number of "successes" (e.g. dissociated trajectories), 0 <= k <= n.
+    n : int or array_like
+        Number of trials, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Broadcast shape of ``k`` and ``n``.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n) or np.any(k != np.round(k)):
+        raise ValueError("need integer counts with 0 <= k <= n and n >= 1.")
+    p = k / n
+    return np.sqrt(p * (1.0 - p) / n)
+
+
+def outcome_probabilities(outcome, groups, kind: str = DISSOCIATED):
+    """Probability of one outcome in each group, with its binomial standard error.
+
+    Parameters
+    ----------
+    outcome : array_like of str, shape (N,)
+        Labels, e.g. ``ScatteringResult.outcome``.
+    groups : array_like, shape (N,)
+        Group of each trajectory, e.g. its incidence energy.
+    kind : str
+        The outcome to count: ``"dissociated"``, ``"reflected"`` or ``"trapped"``.
+
+    Returns
+    -------
+    values : numpy.ndarray, shape (n_groups,)
+        The sorted distinct groups.
+    probability, stderr : numpy.ndarray, shape (n_groups,)
+        Fraction of trajectories with outcome ``kind`` and its standard error.
+    counts : numpy.ndarray of int, shape (n_groups,)
+        Trajectories per group.
+    """
+    if kind not in OUTCOMES:
+        raise ValueError(f"kind must be one of {OUTCOMES}, got {kind!r}.")
+    outcome = np.asarray(outcome)
+    groups = np.asarray(groups)
+    if outcome.shape != groups.shape or outcome.ndim != 1:
+        raise ValueError(
+            f"outcome and groups must be 1D arrays of the same length, got {outcome.shape} and {groups.shape}."
+        )
+    values, inverse = np.unique(groups, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(values))
+    hits = np.bincount(inverse, weights=(outcome == kind).astype(float), minlength=len(values))
+    return values, hits / counts, binomial_standard_error(hits, counts), counts
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _call_forces(force_fn: ForceFunction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = force_fn(x)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError("force_fn must return a pair (energies (N,), forces (N, n_atoms, 3)).")
+    energy = np.asarray(out[0], dtype=float).reshape(-1)
+    forces = np.asarray(out[1], dtype=float)
+    if energy.shape != (len(x),) or forces.shape != x.shape:
+        raise ValueError(
+            f"force_fn returned energies {energy.shape} and forces {forces.shape}; "
+            f"expected ({len(x)},) and {x.shape}."
+        )
+    if not (np.all(np.isfinite(energy)) and np.all(np.isfinite(forces))):
+        raise FloatingPointError(
+            "force_fn returned NaN or infinite values; the time step may be too large "
+            "or atoms left the region where the potential is defined."
+        )
+    return energy, forces
+
+
+def _check_state(name: str, arr) -> np.ndarray:
+    try:
+        a = np.asarray(arr, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, shape (N, n_atoms, 3).") from None
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have shape (N, n_atoms, 3) with N, n_atoms >= 1, got {a.shape}; "
+            "for one trajectory use arr[None]."
+        )
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return a
+
+
+def _check_masses(masses, n_atoms: int) -> np.ndarray:
+    m = np.asarray(masses, dtype=float)
+    if m.ndim == 0:
+        m = np.full(n_atoms, float(m))
+    if m.shape != (n_atoms,):
+        raise ValueError(f"masses must be a number or have shape ({n_atoms},), got {m.shape}.")
+    if not np.all(np.isfinite(m)) or np.any(m <= 0):
+        raise ValueError("masses must be positive (amu).")
+    return m
+
+
+def _check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value}.")
+    return float(value)
+
+
+def _check_count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
