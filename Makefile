@@ -12,7 +12,6 @@ TORCH_INDEX ?=
 ASSIGNMENTS := digit_classifier
 
 export PATH := $(abspath $(BIN)):$(PATH)
-export MPLBACKEND := Agg
 
 .PHONY: install book test lab release grade benchmark clean help
 

@@ -33,7 +33,7 @@ BUDGET_CHAPTER, BUDGET_BOOK, BUDGET_SOLUTION = 60.0, 300.0, 90.0
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ, COURSE_PROGRESS="0", MPLBACKEND="Agg")
+    env = dict(os.environ, COURSE_PROGRESS="0")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 

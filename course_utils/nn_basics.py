@@ -173,7 +173,10 @@ def gelu(z) -> np.ndarray:
 
 
 def gelu_derivative(z) -> np.ndarray:
-    r"""Derivative of :func:`gelu`: :math:`\Phi(z) + z\,\varphi(z)`, with :math:`\varphi` the normal density."""
+    r"""Derivative of :func:`gelu`: :math:`\Phi(z) + z\,\varphi(z)`.
+
+    :math:`\varphi` is the density of the standard normal distribution.
+    """
     z = _as_float_array(z)
     cdf = 0.5 * (1.0 + erf(z / np.sqrt(2.0)))
     pdf = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)

@@ -337,12 +337,14 @@ def plot_network(
     if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
         raise TypeError("weights must be a non-empty list of 2-D arrays, one per layer.")
     Ws = [np.asarray(W.detach().cpu() if hasattr(W, "detach") else W, dtype=float) for W in weights]
-    sizes = [Ws[0].shape[1]] if Ws[0].ndim == 2 else []
     for layer, W in enumerate(Ws, start=1):
-        if W.ndim != 2 or W.shape[1] != sizes[-1]:
+        if W.ndim != 2:
+            raise ValueError(f"the weights of layer {layer} must be a matrix, got shape {W.shape}.")
+    sizes = [Ws[0].shape[1]]
+    for layer, W in enumerate(Ws, start=1):
+        if W.shape[1] != sizes[-1]:
             raise ValueError(
-                f"layer {layer} must have a weight matrix of shape (n_out, {sizes[-1] if sizes else 'n_in'}), "
-                f"got {W.shape}."
+                f"layer {layer} must have a weight matrix of shape (n_out, {sizes[-1]}), got {W.shape}."
             )
         sizes.append(W.shape[0])
     if max(sizes) > 30:

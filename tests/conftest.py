@@ -40,7 +40,6 @@ def run_env() -> dict[str, str]:
     """The environment the course's commands run in (the venv's bin first)."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["MPLBACKEND"] = "Agg"
     env["COURSE_PROGRESS"] = "0"
     return env
 
