@@ -198,7 +198,8 @@ def velocity_verlet(
         frozen from then on (not integrated any more), which saves time.
     record_every : int, optional
         Store positions and total energy of every trajectory every this many
-        steps (including step 0).  Memory: n_frames × N × n_atoms × 3 floats.
+        steps (including step 0).  Recording ends when every trajectory has
+        stopped.  Memory: n_frames × N × n_atoms × 3 floats.
     progress : bool, optional
         Show a progress bar over the steps; by default
         :func:`course_utils.training.progress_enabled` decides.
