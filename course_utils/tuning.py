@@ -110,13 +110,16 @@ def lj_tuning_data(
     *,
     n_val: int = 40,
     n_test: int = 20,
+    r_min: float = 1.0,
+    r_max: float = 2.5,
     noise: float = 0.02,
     seed: int = 0,
 ) -> Bunch:
     """The Lennard-Jones regression problem of chapter 5, split three ways.
 
-    ``n`` separations are drawn uniformly from [0.95, 2.5] sigma and their
-    energies get Gaussian noise of standard deviation ``noise`` (in units of
+    ``n`` separations are drawn uniformly from [``r_min``, ``r_max``] (in units
+    of sigma; by default the bound region, where E <= 0) and their energies get
+    Gaussian noise of standard deviation ``noise`` (in units of
     epsilon), like small convergence errors of a quantum-chemistry code.  The
     shortest and the longest separation always go into the training set, so
     validation and test points never lie outside the range the model was
@@ -132,6 +135,8 @@ def lj_tuning_data(
         Number of points in all, >= n_val + n_test + 4.
     n_val, n_test : int
         Sizes of the validation and test sets, >= 1.
+    r_min, r_max : float
+        Range of the separations, ``0 < r_min < r_max``.
     noise : float
         Standard deviation of the noise on the energies, >= 0.
     seed : int
@@ -156,7 +161,7 @@ def lj_tuning_data(
             f"n={n} leaves fewer than 4 training points after {n_val} validation and "
             f"{n_test} test points; raise n or lower n_val / n_test."
         )
-    r, energy = lennard_jones(n, spacing="random", noise=noise, seed=seed)
+    r, energy = lennard_jones(n, r_min=r_min, r_max=r_max, spacing="random", noise=noise, seed=seed)
     order = np.argsort(r[:, 0], kind="stable")
     r, energy = r[order], energy[order]
     inner = np.random.default_rng(seed).permutation(np.arange(1, n - 1))
@@ -213,6 +218,16 @@ def _check_xy(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
     if len(X) != len(y) or len(X) == 0:
         raise ValueError(f"{name}: X has {len(X)} rows and y has {len(y)}; need equal, > 0.")
     return X, y
+
+
+def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
+    # The fused implementation does the same update in one kernel per step,
+    # about a fifth faster for tiny networks; older PyTorch builds lack it on CPU.
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def train_full_batch(
@@ -280,7 +295,7 @@ def train_full_batch(
 
     history: dict[str, list] = {"epoch": [], "train_mse": [], "val_mse": []}
     with single_thread():
-        optimizer = torch.optim.Adam(model.parameters(), lr=float(lr), weight_decay=weight_decay)
+        optimizer = _adam(model.parameters(), float(lr), float(weight_decay))
         model.train()
         for epoch in range(1, int(epochs) + 1):
             optimizer.zero_grad()
@@ -334,6 +349,8 @@ def build_model(config: Mapping, *, n_in: int = 1, n_out: int = 1, seed: int = 0
     Returns
     -------
     torch.nn.Sequential
+        ``n_in`` -> ``depth`` hidden layers of ``width`` -> ``n_out``, built with
+        :func:`course_utils.nn_basics.make_mlp`.
     """
     _check_config(config)
     sizes = [int(n_in)] + [int(config["width"])] * int(config["depth"]) + [int(n_out)]
