@@ -1,6 +1,30 @@
 """Helpers for the course *Neural networks for computational chemistry*.
 
-The package is a set of small modules, each imported on its own::
+The package is a set of small modules, each named by its purpose and
+imported on its own:
+
+``data``
+    Offline data sets: MNIST digits, Lennard-Jones dimer curves.
+``plotting``
+    ``use_course_style`` and the course's recurring plots.
+``training``
+    A tqdm-instrumented training loop, ``seed_everything``, device choice.
+``nn_basics``
+    Activation functions, the lecture's worked example, hand-written
+    forward and backward passes, optimiser test surfaces.
+``models``, ``tuning``
+    Models and hyperparameter searches for chapters 4 and 5 (Optuna).
+``pes``
+    The analytic O2@Pd(100) reference potential energy surface, its
+    symmetry-adapted coordinates, data sets and an ASE calculator.
+``descriptors``
+    Behler-Parrinello atom-centred symmetry functions.
+``dynamics``
+    Vectorised velocity-Verlet trajectories of O2 hitting Pd(100).
+``grading``
+    Robust nbgrader autograding for instructors.
+
+Example::
 
     from course_utils.data import load_digits
     from course_utils.plotting import use_course_style, plot_history
