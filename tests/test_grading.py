@@ -1,0 +1,297 @@
+"""Tests for course_utils/grading.py.
+
+The pipeline tests grade a small made-up assignment ("toy") through the real
+nbgrader commands, in a temporary course folder, with a 5-second cell limit:
+one run grades honest, broken and hostile submissions side by side and shows
+that every one of them is graded or reported, and that nobody else suffers.
+The digit-classifier exercise itself is tested in test_exercise_digit_classifier.py.
+"""
+
+import copy
+import csv
+import shutil
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from conftest import ROOT
+from course_utils.grading import (
+    ClearHiddenTracebacks,
+    grade_assignment,
+    hidden_test_lines,
+    main,
+    run_nbgrader,
+    scan_submission,
+)
+
+HIDDEN_LINE = "assert double(secret_argument_of_the_hidden_test) == 42, 'hidden check failed'"
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _toy_source():
+    cells = [
+        new_markdown_cell("# Toy assignment", metadata=_meta("intro", locked=True)),
+        new_code_cell("import math", metadata=_meta("setup", locked=True)),
+        new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                      metadata=_meta("double", solution=True)),
+        new_code_cell("assert double(2) == 4, 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\n"
+                      "secret_argument_of_the_hidden_test = 21\n" + HIDDEN_LINE
+                      + "\n### END HIDDEN TESTS",
+                      metadata=_meta("test_double", grade=True, locked=True, points=2)),
+        new_code_cell("def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION",
+                      metadata=_meta("triple", solution=True)),
+        new_code_cell("assert triple(2) == 6, 'triple(2) should be 6'",
+                      metadata=_meta("test_triple", grade=True, locked=True, points=1)),
+        new_markdown_cell("### BEGIN SOLUTION\nBecause two is twice one.\n### END SOLUTION",
+                          metadata=_meta("why", grade=True, solution=True, points=2)),
+    ]
+    for cell in cells:
+        cell.id = cell.metadata["nbgrader"]["grade_id"]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return nb
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _submission(release, double="return 2 * x", triple="return 3 * x", before=""):
+    nb = copy.deepcopy(release)
+    _cell(nb, "double").source = f"{before}def double(x):\n    {double}"
+    _cell(nb, "triple").source = f"def triple(x):\n    {triple}"
+    _cell(nb, "why").source = "Because."
+    return nb
+
+
+# Automatic points (of 3) each submission must get, and why.
+EXPECTED = {
+    "honest": 3,          # right answers
+    "blank": 0,           # the untouched release
+    "wrong": 1,           # double fails only its hidden test; triple right
+    "loops": 1,           # `while True` in double's cell: cut after 5 s, triple still graded
+    "exits": 1,           # sys.exit() is an ordinary error in IPython: double undefined
+    "kills_kernel": 0,    # os._exit: grading fails -> 0, marked for manual grading
+    "not_json": 0,        # broken file: grading fails -> 0
+    "deletes_test": 1,    # wrong double, test cell deleted: the missing cell scores 0
+    "edits_test": 1,      # wrong double, test cell replaced by `pass` worth 100: restored
+    "hides_errors": 1,    # wrong double, exceptions swallowed by a custom handler: still 0
+    "transformer": 3,     # wrong double, rewrites every later cell to `pass`: NOT caught
+    "reads_gradebook": 3,  # right answers, prints the hidden tests from the gradebook
+}
+FAILED = {"kills_kernel", "not_json"}
+FLAGGED = {"exits", "kills_kernel", "deletes_test", "edits_test", "hides_errors",
+           "transformer", "reads_gradebook"}
+
+
+def _write_submissions(course, release):
+    subs = {
+        "honest": _submission(release),
+        "blank": copy.deepcopy(release),
+        "wrong": _submission(release, double="return 4"),
+        "loops": _submission(release, before="while True:\n    pass\n"),
+        "exits": _submission(release, before="import sys\nsys.exit(1)\n"),
+        "kills_kernel": _submission(release, before="import os\nos._exit(0)\n"),
+        "deletes_test": _submission(release, double="return 0"),
+        "edits_test": _submission(release, double="return 0"),
+        "hides_errors": _submission(
+            release, double="return 0",
+            before="get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"),
+        "transformer": _submission(
+            release, double="return 0",
+            before="get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"),
+        "reads_gradebook": _submission(
+            release,
+            before="import sqlite3\nfor (text,) in sqlite3.connect('../../../gradebook.db')"
+                   ".execute('select source from source_cell'):\n    print(text)\n"),
+    }
+    subs["deletes_test"].cells.remove(_cell(subs["deletes_test"], "test_double"))
+    edited = _cell(subs["edits_test"], "test_double")
+    edited.source, edited.metadata.nbgrader.points = "pass", 100
+    for student, nb in subs.items():
+        folder = course / "submitted" / student / "toy"
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "toy.ipynb")
+    broken = course / "submitted" / "not_json" / "toy"
+    broken.mkdir(parents=True)
+    (broken / "toy.ipynb").write_text(nbformat.writes(subs["honest"])[:300])
+
+
+@pytest.fixture(scope="module")
+def toy_course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("toy_course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("\nc.Execute.timeout = 5  # tests: cut infinite loops quickly\n")
+    (course / "solutions" / "toy").mkdir(parents=True)
+    nbformat.write(_toy_source(), course / "solutions" / "toy" / "toy.ipynb")
+    code, log = run_nbgrader(["generate_assignment", "toy", "--force", "--no-db"], course)
+    assert code == 0, log
+    _write_submissions(course, nbformat.read(course / "exercises" / "toy" / "toy.ipynb", 4))
+    return course
+
+
+@pytest.fixture(scope="module")
+def report(toy_course):
+    return grade_assignment("toy", toy_course, echo=None)
+
+
+# -- the pipeline -----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_every_submission_is_graded_or_reported(report):
+    assert sorted(r.student for r in report.results) == sorted(EXPECTED)
+    assert {r.student for r in report.failed} == FAILED
+    assert "kernel died" in report.result("kills_kernel").error
+    assert "not valid JSON" in report.result("not_json").error
+
+
+@pytest.mark.slow
+def test_scores_in_the_gradebook(report, toy_course):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{toy_course / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission("toy", s).code_score for s in EXPECTED}
+        failed_grade = gb.find_grade("test_triple", "toy", "toy", "kills_kernel")
+        assert failed_grade.auto_score == 0 and failed_grade.needs_manual_grade
+    assert scores == EXPECTED
+    assert {r.student: r.code_score for r in report.results} == EXPECTED
+    assert all(r.max_code_score == 3 for r in report.results)
+
+
+@pytest.mark.slow
+def test_infinite_loop_is_cut_by_the_cell_timeout(report):
+    loops = report.result("loops")
+    assert loops.graded and "Timeout waiting for execute reply" in loops.log
+
+
+@pytest.mark.slow
+def test_suspicious_submissions_are_flagged_and_honest_ones_are_not(report):
+    flagged = {r.student for r in report.results if r.flags}
+    assert flagged == FLAGGED
+    flags = {r.student: " ".join(r.flags) for r in report.results}
+    assert "deleted the test or read-only cells test_double" in flags["deletes_test"]
+    assert "edited the test or read-only cells test_double" in flags["edits_test"]
+    assert "input_transformers" in flags["transformer"]
+    assert "feedback withheld" in flags["reads_gradebook"]
+
+
+@pytest.mark.slow
+def test_feedback_never_shows_hidden_tests(report, toy_course):
+    pages = sorted((toy_course / "feedback").rglob("*.html"))
+    assert {p.parts[-3] for p in pages} == set(EXPECTED) - FAILED - {"reads_gradebook"}
+    assert report.result("reads_gradebook").feedback is None
+    for page in pages:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text and "secret_argument_of_the_hidden_test" not in text, page
+    wrong = (toy_course / "feedback" / "wrong" / "toy" / "toy.html").read_text()
+    assert "AssertionError: hidden check failed" in wrong  # the message, not the code
+
+
+@pytest.mark.slow
+def test_grades_csv_and_summary(report):
+    with open(report.grades_csv) as f:
+        rows = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
+    assert rows == {s: float(v) for s, v in EXPECTED.items()}  # written answers not graded yet
+    summary = report.summary()
+    assert "kills_kernel: its kernel died" in summary
+    assert "not_json: the notebook file is not valid JSON" in summary
+    assert "transformer: changes how cells or errors are handled" in summary
+    assert "honest" in summary and "3 / 3" in summary
+
+
+# -- pieces -------------------------------------------------------------------------------------
+
+
+def _notebook_file(tmp_path, *sources, grade_ids=None):
+    cells = [new_code_cell(s) for s in sources]
+    for cell, gid in zip(cells, grade_ids or [None] * len(cells)):
+        if gid:
+            cell.metadata["nbgrader"] = {"grade_id": gid}
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "np.allclose = lambda *a, **k: True",
+        "import builtins\nbuiltins.abs = lambda x: 0",
+        "course_utils.exercises.__dict__['check'] = None",
+        "get_ipython().set_custom_exc((Exception,), print)",
+        "import os\nos._exit(0)",
+        "exit()",
+        "X, y = load_digits('test', return_X_y=True)",
+        "model.load_state_dict(torch.load('weights.pt'))",
+        "open('../../../gradebook.db').read()",
+        "exec(base64.b64decode(payload))",
+        "!rm -rf ~",
+    ],
+)
+def test_scan_flags_code_that_students_do_not_need(tmp_path, code):
+    assert scan_submission(_notebook_file(tmp_path, code))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "model.eval()\nmodel = torch.compile(model)",
+        "X, y = load_digits('train', return_X_y=True)",
+        "torch.manual_seed(0)\nnp.random.seed(0)",
+        "if np.allclose(a, b):\n    pass  # np.allclose = lambda: True would be cheating",
+        "%matplotlib inline\nimport matplotlib.pyplot as plt",
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+    ],
+)
+def test_scan_leaves_ordinary_code_alone(tmp_path, code):
+    assert scan_submission(_notebook_file(tmp_path, code)) == []
+
+
+def test_scan_ignores_cells_that_nbgrader_restores(tmp_path):
+    path = _notebook_file(tmp_path, "exec('x')", "sys.exit()", grade_ids=["test_a", "answer"])
+    flags = scan_submission(path, protected_ids={"test_a"})
+    assert len(flags) == 1 and "exits" in flags[0]
+    assert scan_submission(tmp_path / "missing.ipynb") == []
+
+
+def test_hidden_test_lines_are_the_distinctive_hidden_lines(tmp_path):
+    path = tmp_path / "source.ipynb"
+    nbformat.write(_toy_source(), path)
+    assert hidden_test_lines([path]) == {HIDDEN_LINE, "secret_argument_of_the_hidden_test = 21"}
+
+
+def test_clear_hidden_tracebacks_keeps_only_the_message():
+    nb = _toy_source()
+    error = nbformat.v4.new_output(
+        "error", ename="AssertionError", evalue="hidden check failed",
+        traceback=["Cell In[3], line 4", f"----> 4 {HIDDEN_LINE}"])
+    for grade_id in ("test_double", "test_triple"):
+        _cell(nb, grade_id).outputs = [copy.deepcopy(error)]
+    nb, _ = ClearHiddenTracebacks().preprocess(nb, {})
+    assert _cell(nb, "test_double").outputs[0].traceback == ["AssertionError: hidden check failed"]
+    assert _cell(nb, "test_triple").outputs[0].traceback == error.traceback  # no hidden tests
+
+
+def test_run_nbgrader_stops_at_the_timeout(tmp_path):
+    code, log = run_nbgrader(["--version"], tmp_path, timeout=0.001)
+    assert code == -9 and "stopped after" in log
+
+
+def test_main_reports_usage_errors(tmp_path, capsys):
+    assert main(["toy", "--course-dir", str(tmp_path)]) == 2
+    assert "no nbgrader_config.py" in capsys.readouterr().err
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "solutions" / "toy").mkdir(parents=True)
+    nbformat.write(_toy_source(), tmp_path / "solutions" / "toy" / "toy.ipynb")
+    assert main(["toy", "--course-dir", str(tmp_path)]) == 1  # nothing submitted
+    assert "no submissions found" in capsys.readouterr().out
+    assert not (tmp_path / "gradebook.db").exists()
