@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 #   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu   (CPU-only wheels, ~200 MB)
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
-ASSIGNMENTS := digit_classifier
+ASSIGNMENTS := digit_classifier pes_refit
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
