@@ -97,6 +97,7 @@ SUSPICIOUS_CODE: tuple[tuple[str, str], ...] = (
      r"|\bos\s*\.\s*(?:remove|unlink|system)\b|^\s*!|^\s*%+(?:bash|sh|script|system|sx)\b",
      "runs programs, deletes files or uses the network"),
     (r"load_digits\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test digits"),
+    (r"load_pes_dataset\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test configurations"),
     (r"\btorch\s*\.\s*load\b|\bpickle\b|\bjoblib\b", "loads saved objects (pretrained weights?)"),
 )
 
