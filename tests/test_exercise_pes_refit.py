@@ -33,31 +33,23 @@ All of them are graded in one run of course_utils.grading.
 
 import copy
 import re
-import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import ROOT
-from course_utils.grading import grade_assignment, hidden_test_lines, run_nbgrader
+import nbgrader_pipeline as pipeline
 from course_utils.pes_exercise import PES_RMSE_TIERS
-
-ASSIGNMENT = "pes_refit"
-SOURCE = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-RELEASE = ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+from nbgrader_pipeline import Exercise, cell, solved_release, variant
 
 POINTS = {
     "test_exchange_atoms": 1, "test_c4v_images": 3, "test_collision": 2, "test_inputs": 1,
     "test_standardisation": 2, "test_model": 2, "test_rmse_500": 2, "test_rmse_300": 2,
     "test_rmse_250": 2, "test_calculator": 2, "test_path": 2,
 }
+EXERCISE = Exercise("pes_refit", POINTS)
+SOURCE, RELEASE = EXERCISE.source, EXERCISE.release
 TIERS = ("test_rmse_500", "test_rmse_300", "test_rmse_250")
-
-
-def _zero(*cells):
-    return {cell: (0 if cell in cells else points) for cell, points in POINTS.items()}
+_zero = EXERCISE.zero
 
 
 EXPECTED = {
@@ -94,75 +86,36 @@ model = nn.Sequential(
 )'''
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if _grade_id(c) == grade_id)
-
-
-def _without_markers(source):
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
-
-
 def _submissions():
-    source = nbformat.read(SOURCE, as_version=4)
-    release = nbformat.read(RELEASE, as_version=4)
-    solved = copy.deepcopy(release)
-    for cell in solved.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = _without_markers(_cell(source, _grade_id(cell)).source)
-    standardise = _cell(solved, "standardise").source
-    short_training = _cell(solved, "training").source.replace(*SHORT_TRAINING)
-    assert short_training != _cell(solved, "training").source
-
-    def variant(**answers):
-        nb = copy.deepcopy(solved)
-        for grade_id, text in answers.items():
-            _cell(nb, grade_id).source = text
-        return nb
-
+    _, release, solved = solved_release(EXERCISE)
+    standardise = cell(solved, "standardise").source
+    short_training = cell(solved, "training").source.replace(*SHORT_TRAINING)
+    assert short_training != cell(solved, "training").source
     subs = {
         "reference": solved,
         "untouched": copy.deepcopy(release),
         "naive": variant(
+            solved,
             standardise=standardise.replace("(coords_train)", "(coords_train, naive=True)")
                                    .replace("(coords_val)", "(coords_val, naive=True)"),
-            model=_cell(solved, "model").source.replace("nn.Linear(10, 128)", "nn.Linear(7, 128)"),
+            model=cell(solved, "model").source.replace("nn.Linear(10, 128)", "nn.Linear(7, 128)"),
             training=short_training),
-        "leaky": variant(standardise=standardise.replace(
+        "leaky": variant(solved, standardise=standardise.replace(
             "x_train = as_tensor", LEAKY_STATISTICS.strip() + "\n\n\nx_train = as_tensor", 1)),
-        "untrained": variant(training=UNTRAINED),
-        "kj_per_mol": variant(standardise=KJ_PER_MOL.strip() + "\n" + standardise,
+        "untrained": variant(solved, training=UNTRAINED),
+        "kj_per_mol": variant(solved, standardise=KJ_PER_MOL.strip() + "\n" + standardise,
                               training=short_training),
-        "wrong_shape": variant(model=WRONG_SHAPE_MODEL, training=short_training),
+        "wrong_shape": variant(solved, model=WRONG_SHAPE_MODEL, training=short_training),
     }
     return {student: nbformat.writes(nb) for student, nb in subs.items()}
-
-
-def _copy_course(dest: Path) -> Path:
-    shutil.copy(ROOT / "nbgrader_config.py", dest)
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, dest / "solutions" / ASSIGNMENT)
-    shutil.copytree(ROOT / "exercises" / ASSIGNMENT, dest / "exercises" / ASSIGNMENT)
-    return dest
 
 
 # -- the release, without running anything --------------------------------------------------
 
 
 def test_release_and_source_hold_the_same_cells():
-    source = nbformat.read(SOURCE, as_version=4)
-    release = nbformat.read(RELEASE, as_version=4)
-    assert [_grade_id(c) for c in source.cells] == [_grade_id(c) for c in release.cells]
-    graded = {_grade_id(c): c.metadata.nbgrader for c in source.cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
-    assert {g: m["points"] for g, m in graded.items() if g.startswith("test_")} == POINTS
-    written = [g for g, m in graded.items() if m.get("solution")]
-    assert written == ["written_answer"] and graded["written_answer"]["points"] == 4
-    assert _cell(source, "written_answer").cell_type == "markdown"
-    intro = _cell(source, "intro").source
+    source = pipeline.check_same_cells(EXERCISE)
+    intro = cell(source, "intro").source
     assert f"{sum(POINTS.values())} graded automatically, 4 by an instructor" in intro
 
 
@@ -170,78 +123,33 @@ def test_hidden_tiers_are_the_documented_ones():
     source = nbformat.read(SOURCE, as_version=4)
     release = nbformat.read(RELEASE, as_version=4)
     thresholds = [float(re.search(r"check_rmse_tier\(model, x_mean, x_std, y_mean, y_std, "
-                                  r"([0-9.]+)\)", _cell(source, tier).source).group(1))
+                                  r"([0-9.]+)\)", cell(source, tier).source).group(1))
                   for tier in TIERS]
     assert thresholds == list(PES_RMSE_TIERS)
     assert [f"test_rmse_{t:.0f}" for t in PES_RMSE_TIERS] == list(TIERS)
-    intro = _cell(source, "task4").source
+    intro = cell(source, "task4").source
     for tier in PES_RMSE_TIERS:
         assert f"RMSE at most {tier:.0f} meV" in intro
     for tier in TIERS:  # students see only a comment: the check itself is hidden
-        lines = [line for line in _cell(release, tier).source.splitlines() if line.strip()]
+        lines = [line for line in cell(release, tier).source.splitlines() if line.strip()]
         assert lines and all(line.startswith("#") for line in lines)
 
 
 def test_release_contains_no_solution_or_hidden_test():
-    text = RELEASE.read_text()
-    assert not [m for m in MARKERS if m in text]
-    assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
-    source = nbformat.read(SOURCE, as_version=4)
-    solution_lines = {
-        line.strip()
-        for cell in source.cells
-        for block in re.findall(r"BEGIN SOLUTION(.*?)### END SOLUTION", cell.source, re.S)
-        for line in block.splitlines() if len(line.strip()) >= 25
-    }
-    secrets = solution_lines | hidden_test_lines([SOURCE])
-    assert len(secrets) > 20, "the check would be nearly empty"
-    leaked = sorted(s for s in secrets if s in text)
-    assert not leaked, f"solution or hidden-test lines in the release: {leaked[:3]}"
-    assert "load_pes_dataset(\"test\"" not in _cell(source, "training").source
+    source = pipeline.check_release_hides_solutions(EXERCISE)
+    assert "load_pes_dataset(\"test\"" not in cell(source, "training").source
 
 
 @pytest.mark.slow
 def test_committed_release_is_what_nbgrader_generates(tmp_path):
-    course = _copy_course(tmp_path)
-    shutil.rmtree(course / "exercises")
-    code, log = run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", "--no-db"], course)
-    assert code == 0, log
-    generated = sorted(p.relative_to(course) for p in (course / "exercises").rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(ROOT) for p in (ROOT / "exercises" / ASSIGNMENT).rglob("*")
-                       if p.is_file())
-    assert generated == committed, "exercises/ holds other files than nbgrader generates"
-    for rel in generated:
-        assert (course / rel).read_bytes() == (ROOT / rel).read_bytes(), (
-            f"{rel} differs from what nbgrader generates from solutions/: run "
-            f"`make release` (nbgrader generate_assignment {ASSIGNMENT} --force --no-db)"
-        )
-    assert not (course / "gradebook.db").exists()
+    pipeline.check_committed_release(EXERCISE, tmp_path)
 
 
 # -- grading a class ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """One grading run over all submissions; returns (report, course folder)."""
-    course = _copy_course(tmp_path_factory.mktemp("pes_course"))
-    for student, text in _submissions().items():
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        (folder / f"{ASSIGNMENT}.ipynb").write_text(text)
-    # One thread per kernel: a shared test machine makes PyTorch's thread pool crawl.
-    # The per-cell limit stays at the course's 120 s: the reference trains in 30-45 s.
-    report = grade_assignment(ASSIGNMENT, course, extra_env={"OMP_NUM_THREADS": "1"}, echo=None)
-    assert not (ROOT / "gradebook.db").exists() and not (ROOT / "submitted").exists()
-    return report, course
-
-
-def _cell_scores(course, student):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name: g.score for g in notebook.grades if g.name in POINTS}
+# The per-cell limit stays at the course's 120 s: the reference trains in 30-45 s.
+graded = pipeline.graded_fixture(EXERCISE, _submissions)
 
 
 @pytest.mark.slow
@@ -255,47 +163,27 @@ def test_everyone_is_graded(graded):
 @pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_scores_per_test_cell(graded, student):
-    report, course = graded
-    assert _cell_scores(course, student) == EXPECTED[student]
-    result = report.result(student)
-    assert result.code_score == sum(EXPECTED[student].values())
-    assert result.max_code_score == 21
+    pipeline.check_scores(EXERCISE, graded, student, EXPECTED[student], max_code_score=21)
 
 
 @pytest.mark.slow
 def test_reference_autograde_time_is_recorded(graded, record_property):
-    report, _ = graded
-    seconds = report.result("reference").seconds
-    record_property("reference_autograde_seconds", round(seconds, 1))
-    print(f"\nautograding the reference solution took {seconds:.1f} s (budget: 90 s)")
+    pipeline.record_autograde_time(graded, record_property)
 
 
 @pytest.mark.slow
 def test_written_answer_waits_for_an_instructor(graded):
-    report, course = graded
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        answered = gb.find_grade("written_answer", ASSIGNMENT, ASSIGNMENT, "reference")
-        blank = gb.find_grade("written_answer", ASSIGNMENT, ASSIGNMENT, "untouched")
-        assert answered.auto_score is None and answered.needs_manual_grade
-        assert blank.auto_score == 0 and not blank.needs_manual_grade  # nothing to read
-    assert report.result("reference").needs_manual_grade
+    pipeline.check_written_answer_waits(EXERCISE, graded)
 
 
 def _feedback(course, student):
-    return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    return pipeline.feedback(EXERCISE, course, student)
 
 
 @pytest.mark.slow
 def test_feedback_explains_failures_without_hidden_tests(graded):
     report, course = graded
-    secrets = hidden_test_lines([SOURCE])
-    for r in report.results:
-        page = _feedback(course, r.student)
-        assert not [m for m in MARKERS if m in page], r.student
-        plain = re.sub(r"<[^>]+>", "", page)
-        assert not [s for s in secrets if s in plain], r.student
+    pipeline.check_feedback_hides_hidden_tests(EXERCISE, course, [r.student for r in report.results])
     assert "the 250 meV tier is reached" in _feedback(course, "reference")
     assert "Seven values suggest the naive coordinates" in _feedback(course, "naive")
     assert "let information about those points leak" in _feedback(course, "leaky")
@@ -309,23 +197,13 @@ def test_validate_button_checks_the_visible_tests(tmp_path, monkeypatch):
     """What the Validate button runs: the visible tests pass for an untrained network
     (the error tiers and the leakage check are hidden), and a wrong exchange of the atoms
     is reported with its message."""
-    from nbgrader.validator import Validator
-    from traitlets.config.loader import PyFileConfigLoader
-
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("COURSE_PROGRESS", "0")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     untrained = nbformat.reads(_submissions()["untrained"], 4)
-    wrong = copy.deepcopy(untrained)
-    _cell(wrong, "exchange_atoms").source = (  # forgets that phi turns too
+    wrong = variant(untrained, exchange_atoms=(  # forgets that phi turns too
         "def exchange_atoms(coords):\n    swapped = np.array(coords, dtype=float)\n"
-        "    swapped[..., 4] = np.pi - swapped[..., 4]\n    return swapped")
-    results = {}
-    for name, nb in (("untrained", untrained), ("wrong", wrong)):
-        (tmp_path / name).mkdir()
-        path = tmp_path / name / f"{ASSIGNMENT}.ipynb"
-        nbformat.write(nb, path)
-        results[name] = Validator(config=config).validate(str(path))
+        "    swapped[..., 4] = np.pi - swapped[..., 4]\n    return swapped"))
+    results = pipeline.validate(EXERCISE, tmp_path, {"untrained": untrained, "wrong": wrong})
     assert results["untrained"] == {}
     failed = results["wrong"]["failed"]
     assert len(failed) == 1
