@@ -78,11 +78,6 @@ def test_ch6_pes_features_agree_with_the_module(ch6):
         assert -2.7 < ch6[name] < -2.4  # about 2.6 eV released on dissociation
 
 
-def test_ch6_stays_within_its_time_budget(ch6):
-    # the budget is 60 s on a 2-core CPU; allow slack for a loaded test machine
-    assert ch6["chapter_seconds"] < 120
-
-
 def test_ch6_cut_fit_is_good_inside_and_bad_outside_its_data(ch6):
     # 2-32-32-1: (2*32 + 32) + (32*32 + 32) + (32 + 1)
     assert ch6["cut_params"] == 2 * 32 + 32 + 32 * 32 + 32 + 32 + 1
@@ -169,8 +164,3 @@ def test_ch7_ase_and_our_integrator_agree(ch7):
     assert ch7["ase_deviation"] < 1e-6  # Å, same algorithm, forces and masses
     assert ch7["ase_steps"] > 100
     assert ch7["ase_kin_max"] > 0.5 and ch7["ase_pot_min"] < -0.5  # it did dissociate
-
-
-def test_ch7_stays_within_its_time_budget(ch7):
-    # the budget is 60 s on a 2-core CPU; allow slack for a loaded test machine
-    assert ch7["chapter_seconds"] < 120
