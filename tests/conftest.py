@@ -71,6 +71,19 @@ def executed_notebook(built_book: Path, path: str | Path):
     return cache.get_cache_bundle(record.pk).nb
 
 
+@pytest.fixture(scope="session")
+def glued(built_book):
+    """``glued(path)``: the values a chapter glued, read from the book's cache once."""
+    read: dict[str, dict[str, object]] = {}
+
+    def values(path: str) -> dict[str, object]:
+        if path not in read:
+            read[path] = glued_values(executed_notebook(built_book, path))
+        return read[path]
+
+    return values
+
+
 def glued_values(nb) -> dict[str, object]:
     """Values stored with ``myst_nb.glue`` in an executed notebook.
 

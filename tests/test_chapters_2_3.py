@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-from conftest import executed_notebook, glued_values
 
 CHAPTER_2 = "chapters/02_forward_propagation.ipynb"
 CHAPTER_3 = "chapters/03_gradient_descent.ipynb"
@@ -18,13 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def chapter2(built_book):
-    return glued_values(executed_notebook(built_book, CHAPTER_2))
+def chapter2(glued):
+    return glued(CHAPTER_2)
 
 
 @pytest.fixture(scope="module")
-def chapter3(built_book):
-    return glued_values(executed_notebook(built_book, CHAPTER_3))
+def chapter3(glued):
+    return glued(CHAPTER_3)
 
 
 def _sigmoid(z):

@@ -12,20 +12,19 @@ import math
 import numpy as np
 import pytest
 
-from conftest import executed_notebook, glued_values
 
 CH4 = "chapters/04_overfitting.ipynb"
 CH5 = "chapters/05_hyperparameters.ipynb"
 
 
 @pytest.fixture(scope="module")
-def ch4(built_book):
-    return glued_values(executed_notebook(built_book, CH4))
+def ch4(glued):
+    return glued(CH4)
 
 
 @pytest.fixture(scope="module")
-def ch5(built_book):
-    return glued_values(executed_notebook(built_book, CH5))
+def ch5(glued):
+    return glued(CH5)
 
 
 # ------------------------------------------------------------------ chapter 4

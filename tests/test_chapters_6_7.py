@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from ase import units
 
-from conftest import executed_notebook, glued_values
 from course_utils import pes
 
 pytestmark = pytest.mark.slow
@@ -22,13 +21,13 @@ CH7 = "chapters/07_gas_surface_dynamics.ipynb"
 
 
 @pytest.fixture(scope="module")
-def ch6(built_book):
-    return glued_values(executed_notebook(built_book, CH6))
+def ch6(glued):
+    return glued(CH6)
 
 
 @pytest.fixture(scope="module")
-def ch7(built_book):
-    return glued_values(executed_notebook(built_book, CH7))
+def ch7(glued):
+    return glued(CH7)
 
 
 # --------------------------------------------------------------------------- chapter 6
