@@ -56,8 +56,12 @@ def time_book() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "book"
         start = time.perf_counter()
-        subprocess.run([str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out)],
-                       check=True, env=_env(), capture_output=True)
+        subprocess.run(
+            [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out)],
+            check=True,
+            env=_env(),
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
 

@@ -165,9 +165,7 @@ def angular_symmetry_functions(
     unit = diff / safe[..., None]
     cos = np.einsum("ijx,ikx->ijk", unit, unit)  # angle at i between j and k
     r2 = dist**2
-    radial = (
-        fc[:, :, None] * fc[:, None, :] * fc[None, :, :]
-    )  # f_c(r_ij) f_c(r_ik) f_c(r_jk)
+    radial = fc[:, :, None] * fc[:, None, :] * fc[None, :, :]  # f_c(r_ij) f_c(r_ik) f_c(r_jk)
     sum_r2 = r2[:, :, None] + r2[:, None, :] + r2[None, :, :]
     # keep only j != i, k != i and k > j (each unordered neighbour pair once)
     idx = np.arange(n)
@@ -185,8 +183,7 @@ def angular_symmetry_functions(
     lo = np.minimum(codes[:, None], codes[None, :])
     hi = np.maximum(codes[:, None], codes[None, :])
     blocks = [
-        np.einsum("ijkp,jk->ip", terms, ((lo == a) & (hi == b)).astype(float))
-        for a, b in pairs
+        np.einsum("ijkp,jk->ip", terms, ((lo == a) & (hi == b)).astype(float)) for a, b in pairs
     ]
     return np.concatenate(blocks, axis=1)
 
@@ -227,7 +224,9 @@ def _check_params(name: str, values, minimum: float | None = None) -> np.ndarray
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or a 1D sequence of numbers.") from None
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a number or a non-empty 1D sequence, got shape {arr.shape}.")
+        raise ValueError(
+            f"{name} must be a number or a non-empty 1D sequence, got shape {arr.shape}."
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values.")
     if minimum is not None and np.any(arr < minimum):

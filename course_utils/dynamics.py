@@ -213,7 +213,9 @@ def velocity_verlet(
     if x.shape != v.shape:
         raise ValueError(f"positions {x.shape} and velocities {v.shape} must have the same shape.")
     if not callable(force_fn):
-        raise TypeError("force_fn must be callable: positions (N, n_atoms, 3) -> (energies, forces).")
+        raise TypeError(
+            "force_fn must be callable: positions (N, n_atoms, 3) -> (energies, forces)."
+        )
     dt = _check_positive("dt", dt)
     n_steps = _check_count("n_steps", n_steps, minimum=0)
     if record_every is not None:
@@ -315,10 +317,12 @@ class InitialConditions:
     def __len__(self) -> int:
         return len(self.coords)
 
-    def subset(self, index) -> "InitialConditions":
+    def subset(self, index) -> InitialConditions:
         """The trajectories selected by ``index`` (a slice, mask or index array)."""
         return InitialConditions(
-            self.coords[index], self.positions[index], self.velocities[index],
+            self.coords[index],
+            self.positions[index],
+            self.velocities[index],
             self.incidence_energy[index],
         )
 
@@ -367,7 +371,9 @@ def sample_initial_conditions(
     """
     energies = np.atleast_1d(np.asarray(incidence_energy, dtype=float))
     if energies.ndim != 1:
-        raise ValueError(f"incidence_energy must be a number or a 1D array, got shape {energies.shape}.")
+        raise ValueError(
+            f"incidence_energy must be a number or a 1D array, got shape {energies.shape}."
+        )
     if np.ndim(incidence_energy) == 0:
         if n is None:
             raise ValueError("give the number of trajectories n with a single incidence energy.")
@@ -379,7 +385,12 @@ def sample_initial_conditions(
         raise ValueError("incidence_energy is empty.")
     if not np.all(np.isfinite(energies)) or np.any(energies <= 0):
         raise ValueError("incidence energies must be positive and finite (eV).")
-    for name, value in (("z_start", z_start), ("bond_length", bond_length), ("cell", cell), ("mass", mass)):
+    for name, value in (
+        ("z_start", z_start),
+        ("bond_length", bond_length),
+        ("cell", cell),
+        ("mass", mass),
+    ):
         _check_positive(name, value)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
@@ -435,8 +446,11 @@ def classify_outcomes(
         raise ValueError(
             f"positions and velocities must both have shape (N, 2, 3), got {x.shape} and {v.shape}."
         )
-    for name, value in (("z_reflect", z_reflect), ("r_dissociated", r_dissociated),
-                        ("z_dissociated", z_dissociated)):
+    for name, value in (
+        ("z_reflect", z_reflect),
+        ("r_dissociated", r_dissociated),
+        ("z_dissociated", z_dissociated),
+    ):
         _check_positive(name, value)
     r = np.linalg.norm(x[:, 1] - x[:, 0], axis=-1)
     z_com = x[:, :, 2].mean(axis=1)
@@ -514,25 +528,39 @@ def run_scattering(
     ScatteringResult
     """
     if not isinstance(initial, InitialConditions):
-        raise TypeError("initial must be an InitialConditions, e.g. from sample_initial_conditions().")
+        raise TypeError(
+            "initial must be an InitialConditions, e.g. from sample_initial_conditions()."
+        )
     dt = _check_positive("dt", dt)
     max_time = _check_positive("max_time", max_time)
     if z_reflect is None:
         z_reflect = float(initial.positions[:, :, 2].mean(axis=1).max())
 
     def stop(x, v):
-        return classify_outcomes(
-            x, v, z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated
-        ) != ""
+        return (
+            classify_outcomes(
+                x, v, z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated
+            )
+            != ""
+        )
 
     result = velocity_verlet(
-        initial.positions, initial.velocities, force_fn,
-        dt=dt, n_steps=int(round(max_time / dt)), masses=mass, stop=stop,
-        record_every=record_every, progress=progress,
+        initial.positions,
+        initial.velocities,
+        force_fn,
+        dt=dt,
+        n_steps=int(round(max_time / dt)),
+        masses=mass,
+        stop=stop,
+        record_every=record_every,
+        progress=progress,
     )
     outcome = classify_outcomes(
-        result.positions, result.velocities,
-        z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated,
+        result.positions,
+        result.velocities,
+        z_reflect=z_reflect,
+        r_dissociated=r_dissociated,
+        z_dissociated=z_dissociated,
     ).astype(f"<U{max(map(len, OUTCOMES))}")
     outcome[outcome == ""] = TRAPPED
     return ScatteringResult(
@@ -602,7 +630,8 @@ def outcome_probabilities(outcome, groups, kind: str = DISSOCIATED):
     groups = np.asarray(groups)
     if outcome.shape != groups.shape or outcome.ndim != 1:
         raise ValueError(
-            f"outcome and groups must be 1D arrays of the same length, got {outcome.shape} and {groups.shape}."
+            "outcome and groups must be 1D arrays of the same length, "
+            f"got {outcome.shape} and {groups.shape}."
         )
     values, inverse = np.unique(groups, return_inverse=True)
     counts = np.bincount(inverse, minlength=len(values))

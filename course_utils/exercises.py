@@ -75,13 +75,39 @@ _HELD_OUT_SHA256 = "3eedd9f1baa29a972790eed32f42335349d116caf252b0e19cc5bc277822
 # imported (by the exercise's read-only setup cell, before any student code).
 _GUARDED = {
     builtins: (
-        "abs", "all", "any", "bool", "float", "getattr", "int", "isinstance",
-        "len", "max", "min", "print", "range", "repr", "round", "str", "sum",
-        "tuple", "type", "zip",
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "float",
+        "getattr",
+        "int",
+        "isinstance",
+        "len",
+        "max",
+        "min",
+        "print",
+        "range",
+        "repr",
+        "round",
+        "str",
+        "sum",
+        "tuple",
+        "type",
+        "zip",
     ),
     np: (
-        "all", "allclose", "argmax", "array", "array2string", "asarray",
-        "count_nonzero", "errstate", "isfinite", "ndarray", "shape",
+        "all",
+        "allclose",
+        "argmax",
+        "array",
+        "array2string",
+        "asarray",
+        "count_nonzero",
+        "errstate",
+        "isfinite",
+        "ndarray",
+        "shape",
     ),
     torch: ("Tensor", "as_tensor", "float32", "isfinite", "no_grad"),
     torch.Tensor: ("argmax", "clone", "cpu", "detach", "numpy", "to"),
@@ -131,8 +157,11 @@ def quiet() -> Iterator[None]:
     >>> with quiet():
     ...     value = np.exp(1000.0)  # would warn about an overflow
     """
-    with warnings.catch_warnings(), np.errstate(all="ignore"), \
-            contextlib.redirect_stderr(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         yield
 
@@ -233,8 +262,7 @@ def check_network(model) -> None:
         )
 
 
-def run_network(model: nn.Module, X, failure: str,
-                hint: Callable[[], str] | None = None):
+def run_network(model: nn.Module, X, failure: str, hint: Callable[[], str] | None = None):
     """``model(X)`` in ``eval()`` mode, without gradients, warnings or stderr.
 
     ``X`` (array_like or tensor) is copied to the dtype and device of the model's
@@ -288,7 +316,8 @@ def _predict(model, X: torch.Tensor) -> torch.Tensor:
     """``model(X)`` in evaluation mode, with every way it can go wrong explained."""
     check_network(model)
     out = run_network(
-        model, X,
+        model,
+        X,
         f"model(X) failed for a batch X of shape {tuple(X.shape)} (float32, values in [0, 1])",
     )
     if not isinstance(out, torch.Tensor):
@@ -339,7 +368,8 @@ def digit_accuracy(model, X, y) -> float:
     y = np.asarray(y, dtype=np.int64)
     if X.ndim != 2 or X.shape[1] != 784 or len(X) != len(y) or len(y) == 0:
         raise ValueError(
-            f"X must have shape (N, 784) and y shape (N,), N > 0; got {tuple(X.shape)} and {y.shape}."
+            "X must have shape (N, 784) and y shape (N,), N > 0; "
+            f"got {tuple(X.shape)} and {y.shape}."
         )
     scores = _predict(model, X).numpy()
     return float(np.count_nonzero(np.argmax(scores, axis=1) == y)) / len(y)
@@ -412,8 +442,10 @@ def check_accuracy_tier(model, threshold: float) -> None:
             f"{right} of the 1,000 held-out digits are classified correctly "
             f"({accuracy:.1%}): below the {threshold:.0%} tier."
         )
-    print(f"{right} of the 1,000 held-out digits correct ({accuracy:.1%}): "
-          f"the {threshold:.0%} tier is reached.")
+    print(
+        f"{right} of the 1,000 held-out digits correct ({accuracy:.1%}): "
+        f"the {threshold:.0%} tier is reached."
+    )
 
 
 class ReadOnlyModule(types.ModuleType):
@@ -424,7 +456,9 @@ class ReadOnlyModule(types.ModuleType):
     import.
     """
 
-    _import_attributes = frozenset({"__spec__", "__loader__", "__file__", "__cached__", "__package__"})
+    _import_attributes = frozenset(
+        {"__spec__", "__loader__", "__file__", "__cached__", "__package__"}
+    )
 
     def __setattr__(self, name, value):
         if name in self._import_attributes:  # set by importlib.reload

@@ -78,40 +78,63 @@ FEEDBACK_PREPROCESSORS = (
 #: A match does not change the score; it puts the submission on the list of
 #: notebooks an instructor should read.
 SUSPICIOUS_CODE: tuple[tuple[str, str], ...] = (
-    (r"\bget_ipython\b|\bipykernel\b",
-     "reaches into the IPython kernel, which can hide failing tests"),
-    (r"excepthook|set_custom_exc|input_transformers|ast_transformers|showtraceback",
-     "changes how cells or errors are handled"),
+    (
+        r"\bget_ipython\b|\bipykernel\b",
+        "reaches into the IPython kernel, which can hide failing tests",
+    ),
+    (
+        r"excepthook|set_custom_exc|input_transformers|ast_transformers|showtraceback",
+        "changes how cells or errors are handled",
+    ),
     (r"\bbuiltins\b|__builtins__", "changes Python's built-in functions"),
-    (r"\bos\s*\.\s*_exit\b|\bsys\s*\.\s*exit\b|(?<![\w.])(?:exit|quit)\s*\("
-     r"|\bos\s*\.\s*kill\b|\bsignal\s*\.",
-     "exits or kills its own process"),
-    (r"(?<![\w.])(?:exec|eval|compile|__import__|setattr|vars)\s*\(|\bimportlib\b|\bctypes\b"
-     r"|\bsys\s*\.\s*modules\b|__(?:dict|code|globals|class|setattr)__",
-     "builds or patches code at run time"),
-    (r"^\s*(?:np|numpy|torch|nn|math|scipy|course_utils)(?:\s*\.\s*\w+)+\s*=(?!=)",
-     "replaces a function or attribute of a library (monkeypatching)"),
-    (r"gradebook|nbgrader|HIDDEN TESTS|autograded|\.ipynb\b|\bsqlite",
-     "reads grading files or notebooks"),
-    (r"\bsubprocess\b|\bsocket\b|\burllib\b|\brequests\b|\brmtree\b"
-     r"|\bos\s*\.\s*(?:remove|unlink|system)\b|^\s*!|^\s*%+(?:bash|sh|script|system|sx)\b",
-     "runs programs, deletes files or uses the network"),
+    (
+        r"\bos\s*\.\s*_exit\b|\bsys\s*\.\s*exit\b|(?<![\w.])(?:exit|quit)\s*\("
+        r"|\bos\s*\.\s*kill\b|\bsignal\s*\.",
+        "exits or kills its own process",
+    ),
+    (
+        r"(?<![\w.])(?:exec|eval|compile|__import__|setattr|vars)\s*\(|\bimportlib\b|\bctypes\b"
+        r"|\bsys\s*\.\s*modules\b|__(?:dict|code|globals|class|setattr)__",
+        "builds or patches code at run time",
+    ),
+    (
+        r"^\s*(?:np|numpy|torch|nn|math|scipy|course_utils)(?:\s*\.\s*\w+)+\s*=(?!=)",
+        "replaces a function or attribute of a library (monkeypatching)",
+    ),
+    (
+        r"gradebook|nbgrader|HIDDEN TESTS|autograded|\.ipynb\b|\bsqlite",
+        "reads grading files or notebooks",
+    ),
+    (
+        r"\bsubprocess\b|\bsocket\b|\burllib\b|\brequests\b|\brmtree\b"
+        r"|\bos\s*\.\s*(?:remove|unlink|system)\b|^\s*!|^\s*%+(?:bash|sh|script|system|sx)\b",
+        "runs programs, deletes files or uses the network",
+    ),
     (r"load_digits\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test digits"),
     (r"load_pes_dataset\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test configurations"),
     (r"\btorch\s*\.\s*load\b|\bpickle\b|\bjoblib\b", "loads saved objects (pretrained weights?)"),
 )
 
 _FAILURE_REASONS = (
-    ("DeadKernelError", "its kernel died: the notebook exits or kills Python "
-                        "(os._exit, a crash, running out of memory)"),
-    ("Kernel died", "its kernel died: the notebook exits or kills Python "
-                    "(os._exit, a crash, running out of memory)"),
+    (
+        "DeadKernelError",
+        "its kernel died: the notebook exits or kills Python "
+        "(os._exit, a crash, running out of memory)",
+    ),
+    (
+        "Kernel died",
+        "its kernel died: the notebook exits or kills Python "
+        "(os._exit, a crash, running out of memory)",
+    ),
     ("JSONDecodeError", "the notebook file is not valid JSON (broken or not a notebook)"),
     ("NotJSONError", "the notebook file is not valid JSON (broken or not a notebook)"),
     ("NBFormatError", "the file is not a valid Jupyter notebook"),
     ("ValidationError", "the file is not a valid Jupyter notebook"),
-    ("CellTimeoutError", "a cell kept running after its time limit and ignored the "
-                         "interrupt (infinite loop that blocks interrupts?)"),
+    (
+        "CellTimeoutError",
+        "a cell kept running after its time limit and ignored the "
+        "interrupt (infinite loop that blocks interrupts?)",
+    ),
     ("UnresponsiveKernelError", "the kernel stopped responding"),
 )
 
@@ -186,7 +209,8 @@ class GradingReport:
         for r in self.results:
             score = (
                 f"{r.code_score:g} / {r.max_code_score:g}"
-                if r.code_score is not None and r.max_code_score is not None else "-"
+                if r.code_score is not None and r.max_code_score is not None
+                else "-"
             )
             lines.append(
                 f"{r.student:<{width}}  {'graded' if r.graded else 'FAILED':<8} "
@@ -202,8 +226,11 @@ class GradingReport:
                 lines += [f"  {r.student}: {flag}" for flag in r.flags]
         manual = sum(r.needs_manual_grade for r in self.results)
         if manual:
-            lines += ["", f"{manual} submission(s) have answers to grade by hand "
-                          "(nbgrader's formgrader lists them)."]
+            lines += [
+                "",
+                f"{manual} submission(s) have answers to grade by hand "
+                "(nbgrader's formgrader lists them).",
+            ]
         if self.problems:
             lines += ["", "Problems:"] + [f"  {p}" for p in self.problems]
         if self.grades_csv is not None:
@@ -334,8 +361,11 @@ def _without_comments(source: str) -> str:
     import tokenize
 
     try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                  if t.type != tokenize.COMMENT]
+        tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type != tokenize.COMMENT
+        ]
         return tokenize.untokenize(tokens)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return source
@@ -354,8 +384,10 @@ def scan_submission(notebook: Path, protected_ids: Iterable[str] = ()) -> list[s
         return []  # autograding reports an unreadable notebook itself
     protected = set(protected_ids)
     code = "\n".join(
-        _without_comments(_source(cell)) for cell in cells
-        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+        _without_comments(_source(cell))
+        for cell in cells
+        if isinstance(cell, dict)
+        and cell.get("cell_type") == "code"
         and _grade_id(cell) not in protected
     )
     flags = []
@@ -376,7 +408,10 @@ def _edited_cells(submission: Path, release: Path, protected_ids: Iterable[str])
     ids = [i for i in original if i in set(protected_ids)]
     deleted = [i for i in ids if i not in mine]
     edited = [
-        i for i in ids if i in mine and (
+        i
+        for i in ids
+        if i in mine
+        and (
             _source(mine[i]) != _source(original[i])
             or (mine[i].get("metadata", {}).get("nbgrader") or {}).get("points")
             != (original[i].get("metadata", {}).get("nbgrader") or {}).get("points")
@@ -384,11 +419,15 @@ def _edited_cells(submission: Path, release: Path, protected_ids: Iterable[str])
     ]
     flags = []
     if deleted:
-        flags.append(f"deleted the test or read-only cells {', '.join(deleted)} "
-                     "(a deleted test cell scores 0)")
+        flags.append(
+            f"deleted the test or read-only cells {', '.join(deleted)} "
+            "(a deleted test cell scores 0)"
+        )
     if edited:
-        flags.append(f"edited the test or read-only cells {', '.join(edited)} "
-                     "(nbgrader put the originals back)")
+        flags.append(
+            f"edited the test or read-only cells {', '.join(edited)} "
+            "(nbgrader put the originals back)"
+        )
     return flags
 
 
@@ -402,8 +441,11 @@ def _failure_reason(log: str) -> str:
     for marker, reason in _FAILURE_REASONS:
         if marker in log:
             return reason
-    errors = [line.strip() for line in log.splitlines()
-              if re.match(r"\s*\w+(\.\w+)*(Error|Exception)\b", line.strip())]
+    errors = [
+        line.strip()
+        for line in log.splitlines()
+        if re.match(r"\s*\w+(\.\w+)*(Error|Exception)\b", line.strip())
+    ]
     if errors:
         return errors[-1][:300]
     lines = [line for line in log.strip().splitlines() if "ERROR" in line]
@@ -482,9 +524,15 @@ def grade_assignment(
     if not sources:
         raise FileNotFoundError(f"no source notebooks in {source_dir}: is {assignment!r} right?")
     submitted = course_dir / coursedir.submitted_directory
-    found = sorted(
-        p.name for p in submitted.glob("*") if (p / assignment).is_dir() and not p.name.startswith(".")
-    ) if submitted.is_dir() else []
+    found = (
+        sorted(
+            p.name
+            for p in submitted.glob("*")
+            if (p / assignment).is_dir() and not p.name.startswith(".")
+        )
+        if submitted.is_dir()
+        else []
+    )
     if students is not None:
         missing = sorted(set(students) - set(found))
         if missing:
@@ -500,13 +548,24 @@ def grade_assignment(
         return report
 
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-        _grade_all(report, coursedir, found, sources, Path(scratch), student_timeout,
-                   feedback, students is not None, extra_env, say)
+        _grade_all(
+            report,
+            coursedir,
+            found,
+            sources,
+            Path(scratch),
+            student_timeout,
+            feedback,
+            students is not None,
+            extra_env,
+            say,
+        )
     # 4. Export the grades.
     if export:
         csv = course_dir / "grades.csv"
-        code, log = run_nbgrader(["export", f"--to={csv}"], course_dir, timeout=600,
-                                 extra_env=extra_env)
+        code, log = run_nbgrader(
+            ["export", f"--to={csv}"], course_dir, timeout=600, extra_env=extra_env
+        )
         if code == 0 and csv.exists():
             report.grades_csv = csv
         else:
@@ -515,16 +574,32 @@ def grade_assignment(
     return report
 
 
-def _grade_all(report, coursedir, found, sources, scratch, student_timeout, feedback,
-               one_by_one, extra_env, say) -> None:
+def _grade_all(
+    report,
+    coursedir,
+    found,
+    sources,
+    scratch,
+    student_timeout,
+    feedback,
+    one_by_one,
+    extra_env,
+    say,
+) -> None:
     """Steps 1-3 of :func:`grade_assignment`; ``scratch`` receives the release."""
     assignment, course_dir = report.assignment, report.course_dir
     submitted = course_dir / coursedir.submitted_directory
     # 1. Register the assignment in the gradebook; its release goes to a scratch folder.
     code, log = run_nbgrader(
-        ["generate_assignment", assignment, "--force",
-         f"--CourseDirectory.release_directory={scratch}"],
-        course_dir, timeout=600, extra_env=extra_env,
+        [
+            "generate_assignment",
+            assignment,
+            "--force",
+            f"--CourseDirectory.release_directory={scratch}",
+        ],
+        course_dir,
+        timeout=600,
+        extra_env=extra_env,
     )
     if code != 0:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}")
@@ -541,41 +616,60 @@ def _grade_all(report, coursedir, found, sources, scratch, student_timeout, feed
         t0 = time.perf_counter()
         code, log = run_nbgrader(
             ["autograde", assignment, "--student", student, "--force"],
-            course_dir, timeout=student_timeout, extra_env=extra_env,
+            course_dir,
+            timeout=student_timeout,
+            extra_env=extra_env,
         )
         result = StudentResult(student, code == 0, time.perf_counter() - t0, flags=flags, log=log)
         if not result.graded:
             result.error = _failure_reason(log)
         _read_scores(coursedir, assignment, result)
         report.results.append(result)
-        outcome = (f"{result.code_score:g}/{result.max_code_score:g} automatic points"
-                   if result.graded else f"FAILED: {result.error}")
-        say(f"[{i}/{len(found)}] {student}: {outcome} ({result.seconds:.0f} s)"
-            + (" - flagged for review" if flags else ""))
+        outcome = (
+            f"{result.code_score:g}/{result.max_code_score:g} automatic points"
+            if result.graded
+            else f"FAILED: {result.error}"
+        )
+        say(
+            f"[{i}/{len(found)}] {student}: {outcome} ({result.seconds:.0f} s)"
+            + (" - flagged for review" if flags else "")
+        )
 
     # 3. Feedback without hidden tests (one nbgrader run for the whole class).
     graded = [r for r in report.results if r.graded]
     if feedback and graded:
         options = [f"--GenerateFeedback.preprocessors={p}" for p in FEEDBACK_PREPROCESSORS]
         who = [["--student", r.student] for r in graded] if one_by_one else [[]]
-        logs = [run_nbgrader(["generate_feedback", assignment, "--force", *w, *options],
-                             course_dir, timeout=3600, extra_env=extra_env)[1] for w in who]
+        logs = [
+            run_nbgrader(
+                ["generate_feedback", assignment, "--force", *w, *options],
+                course_dir,
+                timeout=3600,
+                extra_env=extra_env,
+            )[1]
+            for w in who
+        ]
         for r in graded:
-            folder = Path(coursedir.format_path(coursedir.feedback_directory, r.student, assignment))
+            folder = Path(
+                coursedir.format_path(coursedir.feedback_directory, r.student, assignment)
+            )
             pages = sorted(folder.glob("*.html"))
             if not pages:
                 report.problems.append(f"no feedback for {r.student}: {_failure_reason(logs[-1])}")
                 continue
             own_code = _code_of(submitted / r.student / assignment)
             leaked = sorted(
-                line for page in pages for line in secrets
+                line
+                for page in pages
+                for line in secrets
                 if line in _html_text(page) and line not in own_code
             )
             if leaked:
                 for page in pages:
                     page.unlink()
-                r.flags.append(f"its output contains hidden-test code (e.g. {leaked[0]!r}); "
-                               "feedback withheld")
+                r.flags.append(
+                    f"its output contains hidden-test code (e.g. {leaked[0]!r}); feedback withheld"
+                )
                 continue
             r.feedback = folder
 
@@ -585,20 +679,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.grading",
         description="Autograde all submissions of an nbgrader assignment, generate "
-                    "feedback without hidden tests and export grades.csv.",
+        "feedback without hidden tests and export grades.csv.",
     )
     parser.add_argument("assignment", help="assignment name, e.g. digit_classifier")
     parser.add_argument("--course-dir", default=".", help="course root with nbgrader_config.py")
-    parser.add_argument("--student", action="append", dest="students",
-                        help="grade only this student (repeatable)")
-    parser.add_argument("--student-timeout", type=float, default=1800.0,
-                        help="seconds before one student's grading is stopped (default 1800)")
+    parser.add_argument(
+        "--student", action="append", dest="students", help="grade only this student (repeatable)"
+    )
+    parser.add_argument(
+        "--student-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds before one student's grading is stopped (default 1800)",
+    )
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     args = parser.parse_args(argv)
     try:
         report = grade_assignment(
-            args.assignment, args.course_dir, students=args.students,
-            student_timeout=args.student_timeout, feedback=not args.no_feedback,
+            args.assignment,
+            args.course_dir,
+            students=args.students,
+            student_timeout=args.student_timeout,
+            feedback=not args.no_feedback,
         )
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -71,7 +71,8 @@ class GaussianExpansion(nn.Module):
             r = r.unsqueeze(1)
         elif not (r.ndim == 2 and r.shape[1] == 1):
             raise ValueError(
-                f"GaussianExpansion expects distances of shape (N, 1) or (N,), got {tuple(r.shape)}."
+                "GaussianExpansion expects distances of shape (N, 1) or (N,), "
+                f"got {tuple(r.shape)}."
             )
         return torch.exp(-0.5 * ((r - self.centres) / self.width) ** 2)
 

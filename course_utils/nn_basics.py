@@ -157,7 +157,10 @@ def selu(z) -> np.ndarray:
 
 
 def selu_derivative(z) -> np.ndarray:
-    r"""Derivative of :func:`selu`: :math:`\lambda` for ``z > 0``, else :math:`\lambda\alpha e^z`."""
+    r"""Derivative of :func:`selu`.
+
+    :math:`\lambda` for ``z > 0``, else :math:`\lambda\alpha e^z`.
+    """
     z = _as_float_array(z)
     return SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))
 
@@ -505,7 +508,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, eps: float = 1e-6) -
         flat[i] = original
         values = np.asarray(f_plus, dtype=float), np.asarray(f_minus, dtype=float)
         if values[0].size != 1 or values[1].size != 1:
-            raise ValueError(f"f must return a single number, got an array of shape {values[0].shape}.")
+            raise ValueError(
+                f"f must return a single number, got an array of shape {values[0].shape}."
+            )
         flat_grad[i] = (values[0].item() - values[1].item()) / (2.0 * eps)
     return grad
 

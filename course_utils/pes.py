@@ -44,8 +44,9 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
@@ -199,7 +200,9 @@ def _as_input(x: Any, name: str, trailing: tuple[int, ...], shape_hint: str):
         try:
             arr = np.asarray(x)
         except Exception as exc:  # e.g. ragged nested lists
-            raise TypeError(f"{name} could not be converted to a numeric array ({exc}). {fix}") from None
+            raise TypeError(
+                f"{name} could not be converted to a numeric array ({exc}). {fix}"
+            ) from None
         if arr.dtype.kind == "O":
             if any(v is None for v in arr.reshape(-1)):
                 raise TypeError(f"{name} must be numeric; it contains None. {fix}")
@@ -331,7 +334,8 @@ def _energy_core(X, Y, Z, r, ux, uy, uz, xp):
     s2cos2phi = ux**2 - uy**2  # sin^2 theta cos 2 phi
     orient = 0.5 * (s2 + 0.5 * s2cos2phi * (cY - cX))
     gauss = xp.exp(
-        -(((Z - PRECURSOR_Z) / PRECURSOR_Z_WIDTH) ** 2) - ((r - PRECURSOR_R) / PRECURSOR_R_WIDTH) ** 2
+        -(((Z - PRECURSOR_Z) / PRECURSOR_Z_WIDTH) ** 2)
+        - ((r - PRECURSOR_R) / PRECURSOR_R_WIDTH) ** 2
     )
     v = v - PRECURSOR_DEPTH * 0.5 * (1.0 - cX * cY) * orient * gauss * _switch(Z, xp)
     return v
@@ -747,8 +751,20 @@ def _sample_candidates(rng: np.random.Generator, n: int) -> np.ndarray:
     k = int(m.sum())
     if k:
         offsets = np.array(
-            [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1],
-             [2, 0], [-2, 0], [0, 2], [0, -2]],
+            [
+                [1, 0],
+                [-1, 0],
+                [0, 1],
+                [0, -1],
+                [1, 1],
+                [1, -1],
+                [-1, 1],
+                [-1, -1],
+                [2, 0],
+                [-2, 0],
+                [0, 2],
+                [0, -2],
+            ],
             dtype=float,
         )
         kind = rng.integers(0, 3, size=k)  # neighbouring, diagonal, next-nearest
@@ -1035,7 +1051,9 @@ class PESCalculator(Calculator):
     ) -> None:
         super().__init__(**kwargs)
         self.model = model
-        self._energy_fn = None if model is None else _ModelEnergy(model, x_mean, x_std, y_mean, y_std)
+        self._energy_fn = (
+            None if model is None else _ModelEnergy(model, x_mean, x_std, y_mean, y_std)
+        )
 
     @staticmethod
     def _oxygen_indices(atoms: Any) -> np.ndarray:

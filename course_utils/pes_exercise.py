@@ -75,8 +75,11 @@ def _numbers(value, expected: str) -> np.ndarray:
 def _float_vector(value, name: str, size: int) -> np.ndarray:
     array = _numbers(value, f"{name} should be an array of {size} numbers, but it is")
     if array.shape not in ((size,), (1, size)):
-        hint = (" Seven values suggest the naive coordinates Q1-Q7: use all ten."
-                if array.size == 7 else "")
+        hint = (
+            " Seven values suggest the naive coordinates Q1-Q7: use all ten."
+            if array.size == 7
+            else ""
+        )
         raise AssertionError(
             f"{name} should have {size} entries (one per symmetry coordinate Q1..Q10), "
             f"but it has shape {array.shape}.{hint}"
@@ -149,13 +152,19 @@ def predict_energies(model, coords, x_mean, x_std, y_mean, y_std) -> np.ndarray:
     check_network(model)
     X = (symmetry_coordinates(np.asarray(coords, dtype=float)) - x_mean) / x_std
     out = run_network(
-        model, X,
+        model,
+        X,
         f"model(x) failed for standardised symmetry coordinates x of shape {X.shape}",
-        hint=lambda: (" (a network with 7 inputs was built for the naive coordinates Q1-Q7; "
-                      "use all ten)" if _n_inputs(model) == 7 else ""),
+        hint=lambda: (
+            " (a network with 7 inputs was built for the naive coordinates Q1-Q7; use all ten)"
+            if _n_inputs(model) == 7
+            else ""
+        ),
     )
     if not isinstance(out, torch.Tensor):
-        raise AssertionError(f"model(x) should return a torch.Tensor, but it returns {type(out).__name__}.")
+        raise AssertionError(
+            f"model(x) should return a torch.Tensor, but it returns {type(out).__name__}."
+        )
     if tuple(out.shape) not in ((len(X),), (len(X), 1)):
         raise AssertionError(
             f"model(x) should return one energy per configuration, shape ({len(X)},) or "
@@ -184,9 +193,11 @@ def check_pes_model(model, x_mean, x_std, y_mean, y_std) -> None:
     """
     coords, energy = load_pes_dataset("train", return_X_y=True)
     predicted = predict_energies(model, coords, x_mean, x_std, y_mean, y_std)
-    print(f"The model predicts one finite energy per configuration. RMSE on the "
-          f"{len(energy):,} training configurations: {_rmse_mev(predicted, energy):.0f} meV "
-          f"(the grader uses 500 others).")
+    print(
+        f"The model predicts one finite energy per configuration. RMSE on the "
+        f"{len(energy):,} training configurations: {_rmse_mev(predicted, energy):.0f} meV "
+        f"(the grader uses 500 others)."
+    )
 
 
 def held_out_rmse(model, x_mean, x_std, y_mean, y_std) -> float:
@@ -229,8 +240,10 @@ def check_rmse_tier(model, x_mean, x_std, y_mean, y_std, threshold: float) -> No
             f"RMSE on the 500 held-out configurations: {rmse:.0f} meV, above the "
             f"{threshold:.0f} meV tier."
         )
-    print(f"RMSE on the 500 held-out configurations: {rmse:.0f} meV: the {threshold:.0f} meV "
-          f"tier is reached.")
+    print(
+        f"RMSE on the 500 held-out configurations: {rmse:.0f} meV: the {threshold:.0f} meV "
+        f"tier is reached."
+    )
 
 
 def check_training_statistics(x_mean, x_std, y_mean, y_std) -> None:
@@ -252,22 +265,27 @@ def check_training_statistics(x_mean, x_std, y_mean, y_std) -> None:
     coords, energy = load_pes_dataset("train", return_X_y=True)
     Q = symmetry_coordinates(coords)
 
-    leak = ("Compute them from the training set only: statistics that include validation or "
-            "test points let information about those points leak into the model.")
+    leak = (
+        "Compute them from the training set only: statistics that include validation or "
+        "test points let information about those points leak into the model."
+    )
     q_mean, q_stds = Q.mean(axis=0), [Q.std(axis=0, ddof=d) for d in (0, 1)]
     if not np.allclose(x_mean, q_mean, rtol=1e-4, atol=1e-5):
         raise AssertionError(f"x_mean is not the mean of the 4,000 training inputs Q_train. {leak}")
     if not any(np.allclose(x_std, s, rtol=1e-4, atol=1e-5) for s in q_stds):
         raise AssertionError(
-            f"x_std is not the standard deviation of the 4,000 training inputs Q_train. {leak}")
+            f"x_std is not the standard deviation of the 4,000 training inputs Q_train. {leak}"
+        )
     if not math.isclose(y_mean, float(energy.mean()), rel_tol=1e-4, abs_tol=1e-5):
         raise AssertionError(
             f"y_mean = {y_mean:.4g} is not the mean of the training energies E_train "
-            f"({energy.mean():.4g} eV). Keep energies in eV. {leak}")
+            f"({energy.mean():.4g} eV). Keep energies in eV. {leak}"
+        )
     if not any(math.isclose(y_std, float(energy.std(ddof=d)), rel_tol=1e-4) for d in (0, 1)):
         raise AssertionError(
             f"y_std = {y_std:.4g} is not the standard deviation of the training energies "
-            f"E_train ({energy.std():.4g} eV). Keep energies in eV. {leak}")
+            f"E_train ({energy.std():.4g} eV). Keep energies in eV. {leak}"
+        )
 
 
 def _image_key(coords: np.ndarray) -> np.ndarray:
@@ -311,7 +329,9 @@ def match_configurations(actual, expected, what: str, atol: float = 1e-6) -> Non
     expected = np.asarray(expected, dtype=float)
     actual = _numbers(actual, f"{what} should be an array of numbers, not")
     if actual.shape != expected.shape:
-        raise AssertionError(f"{what} should have shape {expected.shape}, but it has shape {actual.shape}.")
+        raise AssertionError(
+            f"{what} should have shape {expected.shape}, but it has shape {actual.shape}."
+        )
     if not np.all(np.isfinite(actual)):
         raise AssertionError(f"{what} contains NaN or infinite values.")
     try:
@@ -350,8 +370,10 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
     assert_untampered()
     pair = _numbers(pair, "collision should be an array of numbers, not")
     if pair.shape != (2, 6):
-        raise AssertionError(f"collision should have shape (2, 6), one row per configuration, "
-                             f"but it has shape {pair.shape}.")
+        raise AssertionError(
+            f"collision should have shape (2, 6), one row per configuration, "
+            f"but it has shape {pair.shape}."
+        )
     try:
         naive = symmetry_coordinates(pair, naive=True)
         energy = reference_energy(pair)
@@ -359,17 +381,25 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
         raise AssertionError(f"collision holds invalid coordinates: {exc}") from None
     gap = np.abs(naive[0] - naive[1]).max()
     if gap > 1e-6:
-        raise AssertionError(f"the two configurations have different naive coordinates Q1-Q7 "
-                             f"(largest difference {gap:.2g}): that is no collision.")
+        raise AssertionError(
+            f"the two configurations have different naive coordinates Q1-Q7 "
+            f"(largest difference {gap:.2g}): that is no collision."
+        )
     if np.abs(pair[0, :5] - pair[1, :5]).max() <= 1e-9:
-        raise AssertionError("the two configurations differ only in phi: that is the turn in place "
-                             "of chapter 6. Find a collision of another kind.")
+        raise AssertionError(
+            "the two configurations differ only in phi: that is the turn in place "
+            "of chapter 6. Find a collision of another kind."
+        )
     if energy.max() > e_max:
-        raise AssertionError(f"the reference energies are {np.round(energy, 3).tolist()} eV: both "
-                             f"must be at most {e_max} eV, where molecules can actually go.")
+        raise AssertionError(
+            f"the reference energies are {np.round(energy, 3).tolist()} eV: both "
+            f"must be at most {e_max} eV, where molecules can actually go."
+        )
     if abs(energy[0] - energy[1]) < min_gap:
-        raise AssertionError(f"the reference energies {np.round(energy, 3).tolist()} eV differ by "
-                             f"less than {min_gap} eV.")
+        raise AssertionError(
+            f"the reference energies {np.round(energy, 3).tolist()} eV differ by "
+            f"less than {min_gap} eV."
+        )
     print(f"A collision: same Q1-Q7, energies {energy[0]:.3f} and {energy[1]:.3f} eV.")
 
 

@@ -49,8 +49,7 @@ def _as_image_stack(X) -> np.ndarray:
     if X.ndim == 4 and X.shape[1:] == (1, 28, 28):
         return X[:, 0]
     raise ValueError(
-        "digits must have shape (N, 784), (N, 28, 28) or (N, 1, 28, 28); "
-        f"got {X.shape}."
+        f"digits must have shape (N, 784), (N, 28, 28) or (N, 1, 28, 28); got {X.shape}."
     )
 
 
@@ -93,9 +92,7 @@ def plot_digits(
             raise ValueError(f"{name} has {len(seq)} entries but {n} images are shown.")
     ncols = max(1, min(int(ncols), n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(1.1 * ncols, 1.3 * nrows), squeeze=False
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.3 * nrows), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= n:
@@ -163,8 +160,14 @@ def plot_history(
         ax.plot(np.arange(1, len(values) + 1), values, label=name.replace("_", " "))
     if best is not None and best in curves:
         i = int(np.nanargmin(curves[best]))
-        ax.plot(i + 1, curves[best][i], "o", color="black", ms=5,
-                label=f"best {best.replace('_', ' ')} (epoch {i + 1})")
+        ax.plot(
+            i + 1,
+            curves[best][i],
+            "o",
+            color="black",
+            ms=5,
+            label=f"best {best.replace('_', ' ')} (epoch {i + 1})",
+        )
     if log and all(np.all(v[np.isfinite(v)] > 0) for v in curves.values()):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -274,8 +277,10 @@ def plot_landscape(
         if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
             raise ValueError(f"path {label!r} must have shape (n, 2), got {pts.shape}.")
         outside = ~(
-            (pts[:, 0] >= xlim[0]) & (pts[:, 0] <= xlim[1])
-            & (pts[:, 1] >= ylim[0]) & (pts[:, 1] <= ylim[1])
+            (pts[:, 0] >= xlim[0])
+            & (pts[:, 0] <= xlim[1])
+            & (pts[:, 1] >= ylim[0])
+            & (pts[:, 1] <= ylim[1])
         )
         last_inside = int(np.flatnonzero(~outside)[-1]) if (~outside).any() else 0
         leaves = last_inside < len(pts) - 1
@@ -283,8 +288,9 @@ def plot_landscape(
         (line,) = ax.plot(shown[:, 0], shown[:, 1], ".-", ms=3, lw=1.2, label=label)
         ax.plot(pts[0, 0], pts[0, 1], "s", color=line.get_color(), ms=6)
         if not leaves:
-            ax.plot(pts[-1, 0], pts[-1, 1], "*", color=line.get_color(), ms=11,
-                    mec="black", mew=0.5)
+            ax.plot(
+                pts[-1, 0], pts[-1, 1], "*", color=line.get_color(), ms=11, mec="black", mew=0.5
+            )
     if minimum is not None:
         ax.plot(*minimum, "x", color="white", ms=9, mew=2)
     ax.set_xlim(*xlim)
@@ -344,11 +350,14 @@ def plot_network(
     for layer, W in enumerate(Ws, start=1):
         if W.shape[1] != sizes[-1]:
             raise ValueError(
-                f"layer {layer} must have a weight matrix of shape (n_out, {sizes[-1]}), got {W.shape}."
+                f"layer {layer} must have a weight matrix of shape (n_out, {sizes[-1]}), "
+                f"got {W.shape}."
             )
         sizes.append(W.shape[0])
     if max(sizes) > 30:
-        raise ValueError(f"plot_network draws small networks (<= 30 neurons per layer); got {sizes}.")
+        raise ValueError(
+            f"plot_network draws small networks (<= 30 neurons per layer); got {sizes}."
+        )
     if activations is not None:
         acts = [np.asarray(a, dtype=float).reshape(-1) for a in activations]
         if [a.size for a in acts] != sizes:
@@ -357,7 +366,9 @@ def plot_network(
                 f"got sizes {[a.size for a in acts]}."
             )
     if layer_names is None:
-        hidden = ["hidden"] if len(sizes) == 3 else [f"hidden {i}" for i in range(1, len(sizes) - 1)]
+        hidden = (
+            ["hidden"] if len(sizes) == 3 else [f"hidden {i}" for i in range(1, len(sizes) - 1)]
+        )
         layer_names = ["input", *hidden, "output"]
     elif len(layer_names) != len(sizes):
         raise ValueError(f"give {len(sizes)} layer names, got {len(layer_names)}.")
@@ -382,24 +393,42 @@ def plot_network(
                 (x0, y0), (x1, y1) = pos[l][k], pos[l + 1][j]
                 w = W[j, k]
                 colour = "tab:blue" if w > 0 else ("tab:red" if w < 0 else "lightgrey")
-                ax.plot([x0, x1], [y0, y1], color=colour, lw=0.5 + 3.0 * abs(w) / w_max,
-                        alpha=0.75, zorder=1)
+                ax.plot(
+                    [x0, x1],
+                    [y0, y1],
+                    color=colour,
+                    lw=0.5 + 3.0 * abs(w) / w_max,
+                    alpha=0.75,
+                    zorder=1,
+                )
                 if edge_labels:
                     t = label_position
-                    ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w:g}", fontsize=7,
-                            ha="center", va="center", color=colour, zorder=3,
-                            bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+                    ax.text(
+                        x0 + t * (x1 - x0),
+                        y0 + t * (y1 - y0),
+                        f"{w:g}",
+                        fontsize=7,
+                        ha="center",
+                        va="center",
+                        color=colour,
+                        zorder=3,
+                        bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8),
+                    )
     cmap = plt.get_cmap("Greens")
     for l, n in enumerate(sizes):
         for j in range(n):
             value = acts[l][j] if activations is not None else None
             shade = 0.15 if value is None else 0.1 + 0.6 * float(np.clip(value, 0.0, 1.0))
-            ax.add_patch(mpl.patches.Circle(pos[l][j], 0.28, facecolor=cmap(shade),
-                                            edgecolor="black", lw=1.0, zorder=2))
+            ax.add_patch(
+                mpl.patches.Circle(
+                    pos[l][j], 0.28, facecolor=cmap(shade), edgecolor="black", lw=1.0, zorder=2
+                )
+            )
             if value is not None:
                 ax.text(*pos[l][j], f"{value:.2f}", ha="center", va="center", fontsize=8, zorder=4)
-        ax.text(dx * l, ys(max(sizes))[-1] - 0.45, layer_names[l], ha="center", va="top",
-                fontsize=9)
+        ax.text(
+            dx * l, ys(max(sizes))[-1] - 0.45, layer_names[l], ha="center", va="top", fontsize=9
+        )
     ax.set_xlim(-0.5, dx * (len(sizes) - 1) + 0.5)
     ax.set_ylim(ys(max(sizes))[-1] - 0.9, ys(max(sizes))[0] + 0.4)
     ax.set_aspect("equal")

@@ -76,9 +76,7 @@ def _check_pair(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
         raise TypeError(f"{name} must be a pair (X, y) of tensors or arrays.")
     X, y = (torch.as_tensor(np.asarray(a)) if not isinstance(a, torch.Tensor) else a for a in data)
     if len(X) != len(y):
-        raise ValueError(
-            f"{name}: X has {len(X)} samples but y has {len(y)}; they must match."
-        )
+        raise ValueError(f"{name}: X has {len(X)} samples but y has {len(y)}; they must match.")
     if len(X) == 0:
         raise ValueError(f"{name} is empty.")
     return X, y

@@ -286,7 +286,11 @@ def train_full_batch(
         raise ValueError(f"lr must be a positive number, not {lr!r}.")
     if eval_every is None:
         eval_every = int(epochs)
-    if isinstance(eval_every, bool) or not isinstance(eval_every, (int, np.integer)) or eval_every < 1:
+    if (
+        isinstance(eval_every, bool)
+        or not isinstance(eval_every, (int, np.integer))
+        or eval_every < 1
+    ):
         raise ValueError(f"eval_every must be a positive integer, not {eval_every!r}.")
     if report is not None and val_data is None:
         raise ValueError("report needs val_data: it is called with the validation loss.")
@@ -332,7 +336,9 @@ def _check_config(config: Mapping) -> None:
         )
 
 
-def build_model(config: Mapping, *, n_in: int = 1, n_out: int = 1, seed: int = 0) -> torch.nn.Module:
+def build_model(
+    config: Mapping, *, n_in: int = 1, n_out: int = 1, seed: int = 0
+) -> torch.nn.Module:
     """The MLP a configuration describes, with reproducible initial weights.
 
     Parameters
@@ -396,9 +402,14 @@ def score_config(
     start = time.perf_counter()
     model = build_model(config, n_in=X.shape[1], n_out=y.shape[1], seed=seed)
     result = train_full_batch(
-        model, (X, y), lr=float(config["lr"]), epochs=epochs,
+        model,
+        (X, y),
+        lr=float(config["lr"]),
+        epochs=epochs,
         weight_decay=float(config.get("weight_decay", 0.0)),
-        val_data=val_data, eval_every=eval_every, report=report,
+        val_data=val_data,
+        eval_every=eval_every,
+        report=report,
     )
     return {
         **dict(config),
@@ -434,7 +445,9 @@ def grid_points(grid: Mapping[str, Sequence] = LECTURE_GRID) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
 
 
-def random_points(n: int, space: Mapping[str, object] = SEARCH_SPACE, *, seed: int = 0) -> list[dict]:
+def random_points(
+    n: int, space: Mapping[str, object] = SEARCH_SPACE, *, seed: int = 0
+) -> list[dict]:
     """``n`` configurations drawn at random from ``space``.
 
     Parameters
@@ -571,7 +584,7 @@ def cross_validate(
 # Optuna
 
 
-def suggest_config(trial: "optuna.Trial", space: Mapping[str, object] = SEARCH_SPACE) -> dict:
+def suggest_config(trial: optuna.Trial, space: Mapping[str, object] = SEARCH_SPACE) -> dict:
     """Ask an Optuna trial for one value per hyperparameter of ``space``."""
     _check_space(space)
     config = {}
@@ -594,7 +607,7 @@ def make_objective(
     eval_every: int,
     seed: int = 0,
     space: Mapping[str, object] = SEARCH_SPACE,
-) -> Callable[["optuna.Trial"], float]:
+) -> Callable[[optuna.Trial], float]:
     """An Optuna objective: validation RMSE of the configuration a trial suggests.
 
     Every ``eval_every`` epochs the objective reports the current validation
@@ -633,8 +646,13 @@ def make_objective(
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
         result = score_config(
-            config, train_data, val_data, epochs=epochs, seed=seed,
-            eval_every=eval_every, report=report,
+            config,
+            train_data,
+            val_data,
+            epochs=epochs,
+            seed=seed,
+            eval_every=eval_every,
+            report=report,
         )
         trial.set_user_attr("train_rmse", result["train_rmse"])
         return result["val_rmse"]
@@ -668,7 +686,7 @@ def make_storage(url: str):
     if not isinstance(url, str) or not url:
         raise TypeError(f"url must be a non-empty string, not {url!r}.")
     if url.startswith("journal:"):
-        path = url[len("journal:"):]
+        path = url[len("journal:") :]
         if path.startswith("//"):
             path = path[2:]
         if not path:
@@ -692,7 +710,7 @@ def create_study(
     n_startup_trials: int = 8,
     n_warmup_steps: int = 0,
     load_if_exists: bool = True,
-) -> "optuna.Study":
+) -> optuna.Study:
     """An Optuna study that minimises the validation RMSE, with TPE and pruning.
 
     Parameters
@@ -727,8 +745,12 @@ def create_study(
         n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
     )
     return optuna.create_study(
-        storage=storage, study_name=study_name, direction="minimize",
-        sampler=sampler, pruner=pruner, load_if_exists=load_if_exists,
+        storage=storage,
+        study_name=study_name,
+        direction="minimize",
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=load_if_exists,
     )
 
 
@@ -741,14 +763,21 @@ def _parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             "as you like, on one machine or many, with the same --storage and --study-name."
         ),
     )
-    parser.add_argument("--storage", required=True,
-                        help="sqlite:///file.db, journal:///file.log or postgresql://user:pw@host/db")
+    parser.add_argument(
+        "--storage",
+        required=True,
+        help="sqlite:///file.db, journal:///file.log or postgresql://user:pw@host/db",
+    )
     parser.add_argument("--study-name", default="lj-mlp")
     parser.add_argument("--n-trials", type=int, required=True, help="trials this worker runs")
     parser.add_argument("--epochs", type=int, default=300, help="training steps per trial")
     parser.add_argument("--eval-every", type=int, default=50, help="steps between pruning checks")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="sampler seed; give each worker its own (default: random)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="sampler seed; give each worker its own (default: random)",
+    )
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
     if args.n_trials < 1:

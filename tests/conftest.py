@@ -56,9 +56,7 @@ def built_book() -> Path:
         timeout=1800,
     )
     if result.returncode != 0:
-        pytest.fail(
-            "jupyter-book build failed:\n" + result.stdout[-6000:] + result.stderr[-6000:]
-        )
+        pytest.fail("jupyter-book build failed:\n" + result.stdout[-6000:] + result.stderr[-6000:])
     return BUILD / "html"
 
 

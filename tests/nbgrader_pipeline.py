@@ -27,8 +27,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from course_utils.grading import grade_assignment, hidden_test_lines, run_nbgrader
 
 #: What nbgrader strips from a release (and from feedback).
@@ -69,8 +69,11 @@ def cell(nb, grade_id_):
 
 
 def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
+    return "\n".join(
+        line
+        for line in source.splitlines()
+        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+    )
 
 
 def solved_release(exercise: Exercise):
@@ -110,8 +113,11 @@ def check_same_cells(exercise: Exercise, written_points: int = 4):
     source = nbformat.read(exercise.source, as_version=4)
     release = nbformat.read(exercise.release, as_version=4)
     assert [grade_id(c) for c in source.cells] == [grade_id(c) for c in release.cells]
-    graded = {grade_id(c): c.metadata.nbgrader for c in source.cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
+    graded = {
+        grade_id(c): c.metadata.nbgrader
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     assert {g: m["points"] for g, m in graded.items() if g.startswith("test_")} == exercise.points
     written = [g for g, m in graded.items() if m.get("solution")]
     assert written == ["written_answer"] and graded["written_answer"]["points"] == written_points
@@ -130,7 +136,8 @@ def check_release_hides_solutions(exercise: Exercise):
         line.strip()
         for c in source.cells
         for block in re.findall(r"BEGIN SOLUTION(.*?)### END SOLUTION", c.source, re.S)
-        for line in block.splitlines() if len(line.strip()) >= 25
+        for line in block.splitlines()
+        if len(line.strip()) >= 25
     }
     secrets = solution_lines | hidden_test_lines([exercise.source])
     assert len(secrets) > 20, "the check would be nearly empty"
@@ -146,9 +153,12 @@ def check_committed_release(exercise: Exercise, tmp_path: Path) -> None:
     shutil.rmtree(course / "exercises")
     code, log = run_nbgrader(["generate_assignment", assignment, "--force", "--no-db"], course)
     assert code == 0, log
-    generated = sorted(p.relative_to(course) for p in (course / "exercises").rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(ROOT) for p in (ROOT / "exercises" / assignment).rglob("*")
-                       if p.is_file())
+    generated = sorted(
+        p.relative_to(course) for p in (course / "exercises").rglob("*") if p.is_file()
+    )
+    committed = sorted(
+        p.relative_to(ROOT) for p in (ROOT / "exercises" / assignment).rglob("*") if p.is_file()
+    )
     assert generated == committed, "exercises/ holds other files than nbgrader generates"
     for rel in generated:
         assert (course / rel).read_bytes() == (ROOT / rel).read_bytes(), (
@@ -161,8 +171,9 @@ def check_committed_release(exercise: Exercise, tmp_path: Path) -> None:
 # -- grading a class ----------------------------------------------------------------------------
 
 
-def graded_fixture(exercise: Exercise, submissions: Callable[[], dict[str, str]],
-                   extra_config: str = ""):
+def graded_fixture(
+    exercise: Exercise, submissions: Callable[[], dict[str, str]], extra_config: str = ""
+):
     """A module-scoped ``graded`` fixture: one grading run over ``submissions()`` (student
     -> notebook text) in a temporary copy of the course, ``extra_config`` appended to its
     nbgrader_config.py.  The fixture returns (report, course folder)."""
@@ -180,16 +191,16 @@ def graded_fixture(exercise: Exercise, submissions: Callable[[], dict[str, str]]
             folder.mkdir(parents=True)
             (folder / f"{assignment}.ipynb").write_text(text)
         # One thread per kernel: a shared test machine makes PyTorch's thread pool crawl.
-        report = grade_assignment(assignment, course, extra_env={"OMP_NUM_THREADS": "1"},
-                                  echo=None)
+        report = grade_assignment(assignment, course, extra_env={"OMP_NUM_THREADS": "1"}, echo=None)
         assert not (ROOT / "gradebook.db").exists() and not (ROOT / "submitted").exists()
         return report, course
 
     return graded
 
 
-def check_graded_or_reported(report, students: Iterable[str], failed: set[str],
-                             errors: dict[str, str]) -> None:
+def check_graded_or_reported(
+    report, students: Iterable[str], failed: set[str], errors: dict[str, str]
+) -> None:
     """Every student has a result; exactly ``failed`` could not be graded, each student in
     ``errors`` with an error message containing the given text."""
     assert sorted(r.student for r in report.results) == sorted(students)
@@ -208,8 +219,9 @@ def cell_scores(exercise: Exercise, course: Path, student: str) -> dict[str, flo
         return {g.name: g.score for g in notebook.grades if g.name in exercise.points}
 
 
-def check_scores(exercise: Exercise, graded, student: str, expected: dict[str, int],
-                 max_code_score: int) -> None:
+def check_scores(
+    exercise: Exercise, graded, student: str, expected: dict[str, int], max_code_score: int
+) -> None:
     """The gradebook and the report hold ``expected`` (points per test cell) for ``student``."""
     report, course = graded
     assert cell_scores(exercise, course, student) == expected
@@ -247,8 +259,9 @@ def feedback(exercise: Exercise, course: Path, student: str) -> str:
     return (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
 
 
-def check_feedback_hides_hidden_tests(exercise: Exercise, course: Path,
-                                      students: Iterable[str]) -> None:
+def check_feedback_hides_hidden_tests(
+    exercise: Exercise, course: Path, students: Iterable[str]
+) -> None:
     """The feedback of ``students`` shows no nbgrader marker and no hidden-test line."""
     secrets = hidden_test_lines([exercise.source])
     for student in students:

@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-
 from conftest import ROOT, toc_files
 
 pytestmark = pytest.mark.slow
@@ -14,9 +13,13 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 
 
 def _site_files(html_dir):
-    return [p for p in html_dir.rglob("*") if p.is_file() and p.suffix in
-            {".html", ".ipynb", ".md", ".txt", ".js", ".json", ".py"}
-            and "mathjax" not in p.parts]
+    return [
+        p
+        for p in html_dir.rglob("*")
+        if p.is_file()
+        and p.suffix in {".html", ".ipynb", ".md", ".txt", ".js", ".json", ".py"}
+        and "mathjax" not in p.parts
+    ]
 
 
 def test_index_and_a_page_for_every_toc_entry(built_book):
@@ -41,7 +44,9 @@ def test_site_has_no_solution_markers(built_book):
 def _secret_lines():
     """Distinctive lines of solution regions and hidden tests in solutions/."""
     public = set()
-    for nb_path in list((ROOT / "chapters").glob("*.ipynb")) + list((ROOT / "exercises").rglob("*.ipynb")):
+    for nb_path in list((ROOT / "chapters").glob("*.ipynb")) + list(
+        (ROOT / "exercises").rglob("*.ipynb")
+    ):
         for cell in json.loads(nb_path.read_text())["cells"]:
             public.update(line.strip() for line in "".join(cell["source"]).splitlines())
     secrets = set()
@@ -50,7 +55,8 @@ def _secret_lines():
             text = "".join(cell["source"])
             for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)(.*?)### END", text, re.S):
                 secrets.update(
-                    line.strip() for line in block.splitlines()
+                    line.strip()
+                    for line in block.splitlines()
                     if len(line.strip()) >= 25 and line.strip() not in public
                 )
     return secrets
@@ -63,7 +69,9 @@ def test_site_contains_no_solution_or_hidden_test_code(built_book):
     assert secrets, "found no solution lines to look for; the check would be empty"
     site = "\n".join(p.read_text(errors="ignore") for p in _site_files(built_book))
     leaked = sorted(s for s in secrets if s in site)
-    assert not leaked, f"{len(leaked)} solution/hidden-test lines reached the site, e.g. {leaked[:3]}"
+    assert not leaked, (
+        f"{len(leaked)} solution/hidden-test lines reached the site, e.g. {leaked[:3]}"
+    )
 
 
 def test_exercise_pages_are_shown_unexecuted(built_book):

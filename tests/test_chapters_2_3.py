@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-
 CHAPTER_2 = "chapters/02_forward_propagation.ipynb"
 CHAPTER_3 = "chapters/03_gradient_descent.ipynb"
 

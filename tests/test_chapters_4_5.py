@@ -12,7 +12,6 @@ import math
 import numpy as np
 import pytest
 
-
 CH4 = "chapters/04_overfitting.ipynb"
 CH5 = "chapters/05_hyperparameters.ipynb"
 
@@ -38,8 +37,9 @@ def test_ch4_network_is_the_lectures(ch4):
 
 @pytest.mark.slow
 def test_ch4_overfit_model_memorises_but_does_not_generalise(ch4):
-    train, interp, extrap = (ch4[k] for k in
-                             ("overfit_train_rmse_max", "overfit_interp_rmse", "overfit_extrap_rmse"))
+    train, interp, extrap = (
+        ch4[k] for k in ("overfit_train_rmse_max", "overfit_interp_rmse", "overfit_extrap_rmse")
+    )
     assert train < 1e-3  # "reproduce their training data perfectly"
     assert interp > 0.05 and interp > 100 * train  # "many orders of magnitude larger"
     assert extrap > interp  # "outside the sampled range it gets worse still"
@@ -61,7 +61,9 @@ def test_ch4_weight_decay_lowers_validation_error(ch4):
     assert lambdas[0] == 0 and len(val) == len(train) == len(far) == len(lambdas)
     best = int(np.argmin(val))
     assert ch4["wd_best"] == lambdas[best] != 0  # some regularisation beats none
-    assert ch4["wd_val_best"] == pytest.approx(val[best]) and ch4["wd_val_none"] == pytest.approx(val[0])
+    assert ch4["wd_val_best"] == pytest.approx(val[best]) and ch4["wd_val_none"] == pytest.approx(
+        val[0]
+    )
     assert ch4["wd_val_best"] < ch4["wd_val_none"]
     assert ch4["wd_train_best"] > ch4["wd_train_none"]  # paid for with training accuracy
     assert ch4["wd_far_best"] < ch4["wd_far_none"]
@@ -112,7 +114,10 @@ def test_ch5_grid_has_45_results_and_a_consistent_best(ch5):
     assert ch5["grid_worst_val"] == pytest.approx(max(val))
     point = grid_points(LECTURE_GRID)[i]
     assert (ch5["grid_best_depth"], ch5["grid_best_width"], ch5["grid_best_lr"]) == (
-        point["depth"], point["width"], point["lr"])
+        point["depth"],
+        point["width"],
+        point["lr"],
+    )
     edge = point["lr"] in (min(LECTURE_GRID["lr"]), max(LECTURE_GRID["lr"]))
     assert ch5["grid_lr_position"] == ("at the edge of" if edge else "inside")
 
@@ -161,6 +166,10 @@ def test_ch5_optuna_study(ch5):
     assert ch5["optuna_n_complete"] * 300 <= ch5["optuna_steps_run"] < n * 300
     params = ch5["optuna_best_params"]
     assert set(params) == {"depth", "width", "lr"}
-    assert params["depth"] in (2, 3, 4) and 32 <= params["width"] <= 128 and 1e-5 <= params["lr"] <= 1e-3
+    assert (
+        params["depth"] in (2, 3, 4)
+        and 32 <= params["width"] <= 128
+        and 1e-5 <= params["lr"] <= 1e-3
+    )
     # the second worker joined the same study: one numbering, no duplicates
     assert ch5["optuna_total_trials"] == ch5["optuna_distinct_numbers"] == n + 8

@@ -31,12 +31,18 @@ def _g4_loop(pos, eta, zeta, lam, rc):
     for i in range(len(pos)):
         for j, k in itertools.combinations([a for a in range(len(pos)) if a != i], 2):
             rij, rik = pos[j] - pos[i], pos[k] - pos[i]
-            dij, dik, djk = np.linalg.norm(rij), np.linalg.norm(rik), np.linalg.norm(pos[k] - pos[j])
+            dij, dik, djk = (
+                np.linalg.norm(rij),
+                np.linalg.norm(rik),
+                np.linalg.norm(pos[k] - pos[j]),
+            )
             cos = rij @ rik / (dij * dik)
             fc = [0.5 * (np.cos(np.pi * d / rc) + 1) if d < rc else 0.0 for d in (dij, dik, djk)]
             out[i] += (
-                2 ** (1 - zeta) * (1 + lam * cos) ** zeta
-                * np.exp(-eta * (dij**2 + dik**2 + djk**2)) * np.prod(fc)
+                2 ** (1 - zeta)
+                * (1 + lam * cos) ** zeta
+                * np.exp(-eta * (dij**2 + dik**2 + djk**2))
+                * np.prod(fc)
             )
     return out
 
@@ -79,7 +85,9 @@ def test_permuting_atoms_permutes_the_rows(species):
     perm = np.random.default_rng(2).permutation(len(pos))
     sp_perm = None if species is None else [species[k] for k in perm]
     for fn, kw in ((radial_symmetry_functions, G2), (angular_symmetry_functions, G4)):
-        assert np.allclose(fn(pos, species=species, **kw)[perm], fn(pos[perm], species=sp_perm, **kw))
+        assert np.allclose(
+            fn(pos, species=species, **kw)[perm], fn(pos[perm], species=sp_perm, **kw)
+        )
 
 
 def test_cartesian_coordinates_are_not_invariant_but_g_functions_tell_shapes_apart():
@@ -129,13 +137,22 @@ def test_functions_are_continuous_as_a_neighbour_crosses_the_cutoff():
         (lambda: radial_symmetry_functions(np.zeros((3, 2)), etas=1.0), ValueError),
         (lambda: radial_symmetry_functions([[0, 0, np.nan]], etas=1.0), ValueError),
         (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=-1.0), ValueError),
-        (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=[1, 2], shifts=[0, 1, 2]), ValueError),
+        (
+            lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=[1, 2], shifts=[0, 1, 2]),
+            ValueError,
+        ),
         (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=1.0, cutoff=0.0), ValueError),
         (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=1.0, cutoff="6"), TypeError),
         (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=1.0, species=["O"]), ValueError),
         (lambda: radial_symmetry_functions(np.zeros((2, 3)), etas=1.0, species="OO"), TypeError),
-        (lambda: angular_symmetry_functions(np.zeros((3, 3)), etas=1, zetas=1, lambdas=0.5), ValueError),
-        (lambda: angular_symmetry_functions(np.zeros((3, 3)), etas=1, zetas=0.5, lambdas=1), ValueError),
+        (
+            lambda: angular_symmetry_functions(np.zeros((3, 3)), etas=1, zetas=1, lambdas=0.5),
+            ValueError,
+        ),
+        (
+            lambda: angular_symmetry_functions(np.zeros((3, 3)), etas=1, zetas=0.5, lambdas=1),
+            ValueError,
+        ),
         (lambda: angular_symmetry_functions("abc", etas=1, zetas=1, lambdas=1), TypeError),
     ],
 )

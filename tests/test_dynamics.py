@@ -131,8 +131,9 @@ def test_o2_vibration_has_the_right_frequency():
     k = 2 * pes.D_OO * pes.ALPHA_OO**2
     x = np.zeros((1, 2, 3))
     x[0, 1, 2] = pes.R_E + 0.01
-    res = velocity_verlet(x, np.zeros_like(x), harmonic_dimer(k, pes.R_E), dt=0.05, n_steps=2000,
-                          record_every=1)
+    res = velocity_verlet(
+        x, np.zeros_like(x), harmonic_dimer(k, pes.R_E), dt=0.05, n_steps=2000, record_every=1
+    )
     r = np.linalg.norm(res.trace_positions[:, 0, 1] - res.trace_positions[:, 0, 0], axis=-1)
     crossings = np.flatnonzero((r[:-1] - pes.R_E) * (r[1:] - pes.R_E) < 0)
     period_fs = 2 * np.mean(np.diff(crossings)) * 0.05
@@ -156,8 +157,14 @@ def test_batch_equals_one_trajectory_at_a_time_on_the_reference_pes():
     ic = sample_initial_conditions([0.1, 0.3, 0.5, 0.2], z_start=4.0, rng=5)
     batch = run_scattering(ic, pes.energy_and_forces, dt=1.0, max_time=300, progress=False)
     for i in range(len(ic)):
-        one = run_scattering(ic.subset([i]), pes.energy_and_forces, dt=1.0, max_time=300,
-                             z_reflect=4.0, progress=False)
+        one = run_scattering(
+            ic.subset([i]),
+            pes.energy_and_forces,
+            dt=1.0,
+            max_time=300,
+            z_reflect=4.0,
+            progress=False,
+        )
         assert one.outcome[0] == batch.outcome[i]
         assert one.time[0] == batch.time[i]
         assert np.allclose(one.verlet.positions[0], batch.verlet.positions[i], atol=1e-10)
@@ -171,8 +178,16 @@ def test_stopped_trajectories_are_frozen_and_counted():
     def stop(xs, vs):
         return xs[:, 0, 2] > 0.505
 
-    res = velocity_verlet(x, v, constant_force(np.zeros(3)), dt=1.0, n_steps=100, stop=stop,
-                          masses=[M_O], record_every=10)
+    res = velocity_verlet(
+        x,
+        v,
+        constant_force(np.zeros(3)),
+        dt=1.0,
+        n_steps=100,
+        stop=stop,
+        masses=[M_O],
+        record_every=10,
+    )
     assert res.stopped.tolist() == [True, True, False]
     assert res.n_steps.tolist() == [51, 26, 100]
     assert res.positions[0, 0, 2] == pytest.approx(0.51)
@@ -200,8 +215,13 @@ def test_stopped_trajectories_are_frozen_and_counted():
     ],
 )
 def test_velocity_verlet_rejects_bad_input(kwargs, error):
-    args = dict(positions=_random_dimers(2)[0], velocities=np.zeros((2, 2, 3)),
-                force_fn=harmonic_dimer(), dt=1.0, n_steps=3)
+    args = dict(
+        positions=_random_dimers(2)[0],
+        velocities=np.zeros((2, 2, 3)),
+        force_fn=harmonic_dimer(),
+        dt=1.0,
+        n_steps=3,
+    )
     args.update(kwargs)
     with pytest.raises(error):
         velocity_verlet(args.pop("positions"), args.pop("velocities"), args.pop("force_fn"), **args)
@@ -239,7 +259,13 @@ def test_initial_conditions_are_reproducible_and_accept_energy_arrays():
 
 @pytest.mark.parametrize(
     "args, kwargs",
-    [((0.1,), {}), ((-0.1, 3), {}), (([0.1, 0.2], 3), {}), ((0.1, 0), {}), ((0.1, 3), {"z_start": 0})],
+    [
+        ((0.1,), {}),
+        ((-0.1, 3), {}),
+        (([0.1, 0.2], 3), {}),
+        ((0.1, 0), {}),
+        ((0.1, 3), {"z_start": 0}),
+    ],
 )
 def test_initial_conditions_reject_bad_input(args, kwargs):
     with pytest.raises(ValueError):
@@ -282,7 +308,8 @@ def test_a_repulsive_wall_reflects_elastically_and_a_short_run_traps():
     flat[:, 4] = np.pi / 2  # parallel to the surface: a flat wall cannot make it rotate
     ic = InitialConditions(flat, pes.to_cartesian(flat), ic.velocities, ic.incidence_energy)
     force = lambda x: (lambda e, f: (e + morse_dimer()(x)[0], f + morse_dimer()(x)[1]))(
-        *repulsive_wall()(x))
+        *repulsive_wall()(x)
+    )
     res = run_scattering(ic, force, dt=1.0, max_time=3000, progress=False)
     assert res.outcome.tolist() == [REFLECTED, REFLECTED]
     assert np.allclose(res.verlet.kinetic_energy, [0.1, 0.3], atol=1e-3)

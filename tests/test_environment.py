@@ -1,12 +1,11 @@
 """pyproject.toml and environment.yml must ask for the same packages and versions."""
 
 import re
+
 import tomllib
-
 import yaml
-from packaging.requirements import Requirement
-
 from conftest import ROOT
+from packaging.requirements import Requirement
 
 # conda-forge names that differ from PyPI names
 CONDA_TO_PYPI = {"pytorch": "torch"}

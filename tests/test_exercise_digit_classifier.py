@@ -36,16 +36,23 @@ import copy
 import re
 
 import nbformat
-import pytest
-
 import nbgrader_pipeline as pipeline
-from course_utils.exercises import DIGIT_TIERS
+import pytest
 from nbgrader_pipeline import Exercise, cell, solved_release, variant
 
+from course_utils.exercises import DIGIT_TIERS
+
 POINTS = {
-    "test_sigmoid": 2, "test_forward": 3, "test_n_parameters": 2, "test_my_network": 1,
-    "test_cost": 2, "test_gradient_descent_step": 2, "test_model": 2,
-    "test_accuracy_85": 2, "test_accuracy_90": 2, "test_accuracy_94": 2,
+    "test_sigmoid": 2,
+    "test_forward": 3,
+    "test_n_parameters": 2,
+    "test_my_network": 1,
+    "test_cost": 2,
+    "test_gradient_descent_step": 2,
+    "test_model": 2,
+    "test_accuracy_85": 2,
+    "test_accuracy_90": 2,
+    "test_accuracy_94": 2,
 }
 EXERCISE = Exercise("digit_classifier", POINTS)
 SOURCE, RELEASE = EXERCISE.source, EXERCISE.release
@@ -70,7 +77,7 @@ FLAGGED = {"kills_kernel", "cheater", "patcher"}
 # Typical mistakes, as a student would write them.
 WRONG_SIGMOID = "def sigmoid(z):\n    return 1 / (1 + np.exp(z))"
 UNTRAINED = "# I ran out of time before training the network.\nmodel.eval()"
-WRONG_SHAPE = '''class DigitNet(nn.Module):
+WRONG_SHAPE = """class DigitNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.layers = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
@@ -80,12 +87,12 @@ WRONG_SHAPE = '''class DigitNet(nn.Module):
 
 
 torch.manual_seed(0)
-model = DigitNet()'''
+model = DigitNet()"""
 NEVER_ENDS = "while True:  # waiting for a convergence that never comes\n    pass"
 # Tricks that must gain nothing: they redefine the checks in the notebook,
 # hide exceptions, try to replace the checks in their module, and (below) edit
 # and delete test cells.
-TRICKS = '''
+TRICKS = """
 def assert_close(*args, **kwargs):
     pass
 
@@ -101,12 +108,12 @@ try:
     course_utils.exercises.check_accuracy_tier = check_accuracy_tier
 except AttributeError:
     pass
-'''
-PATCHES = '''
+"""
+PATCHES = """
 import builtins
 np.allclose = lambda *args, **kwargs: True
 builtins.abs = lambda x: 0
-'''
+"""
 
 
 def _submissions():
@@ -118,7 +125,9 @@ def _submissions():
         "untrained": variant(solved, training=UNTRAINED),
         "wrong_shape": variant(solved, model=WRONG_SHAPE),
         "infinite_loop": variant(solved, training=NEVER_ENDS),
-        "kills_kernel": variant(solved, cost="import os\nos._exit(1)\n" + cell(solved, "cost").source),
+        "kills_kernel": variant(
+            solved, cost="import os\nos._exit(1)\n" + cell(solved, "cost").source
+        ),
         "cheater": variant(solved, sigmoid=WRONG_SIGMOID + "\n" + TRICKS, training=UNTRAINED),
         "patcher": variant(solved, sigmoid=WRONG_SIGMOID + "\n" + PATCHES, training=UNTRAINED),
     }
@@ -142,8 +151,14 @@ def test_release_and_source_hold_the_same_cells():
 def test_hidden_tiers_are_the_documented_ones():
     source = nbformat.read(SOURCE, as_version=4)
     release = nbformat.read(RELEASE, as_version=4)
-    thresholds = [float(re.search(r"check_accuracy_tier\(model, ([0-9.]+)\)",
-                                  cell(source, tier).source).group(1)) for tier in TIERS]
+    thresholds = [
+        float(
+            re.search(r"check_accuracy_tier\(model, ([0-9.]+)\)", cell(source, tier).source).group(
+                1
+            )
+        )
+        for tier in TIERS
+    ]
     assert thresholds == list(DIGIT_TIERS)
     intro = cell(source, "task4").source
     for tier in DIGIT_TIERS:
@@ -173,8 +188,9 @@ graded = pipeline.graded_fixture(EXERCISE, _submissions, extra_config="\nc.Execu
 @pytest.mark.slow
 def test_everyone_is_graded_or_reported(graded):
     report, _ = graded
-    pipeline.check_graded_or_reported(report, EXPECTED, FAILED, {
-        "kills_kernel": "kernel died", "not_json": "not valid JSON"})
+    pipeline.check_graded_or_reported(
+        report, EXPECTED, FAILED, {"kills_kernel": "kernel died", "not_json": "not valid JSON"}
+    )
 
 
 @pytest.mark.slow
@@ -212,7 +228,8 @@ def _feedback(course, student):
 def test_feedback_explains_failures_without_hidden_tests(graded):
     report, course = graded
     pipeline.check_feedback_hides_hidden_tests(
-        EXERCISE, course, [r.student for r in report.results if r.graded])
+        EXERCISE, course, [r.student for r in report.results if r.graded]
+    )
     assert "below the 85% tier" in _feedback(course, "untrained")
     assert "but it returns shape (10, 16)" in _feedback(course, "wrong_shape")
     assert "the 94% tier is reached" in _feedback(course, "reference")

@@ -35,16 +35,24 @@ import copy
 import re
 
 import nbformat
-import pytest
-
 import nbgrader_pipeline as pipeline
-from course_utils.pes_exercise import PES_RMSE_TIERS
+import pytest
 from nbgrader_pipeline import Exercise, cell, solved_release, variant
 
+from course_utils.pes_exercise import PES_RMSE_TIERS
+
 POINTS = {
-    "test_exchange_atoms": 1, "test_c4v_images": 3, "test_collision": 2, "test_inputs": 1,
-    "test_standardisation": 2, "test_model": 2, "test_rmse_500": 2, "test_rmse_300": 2,
-    "test_rmse_250": 2, "test_calculator": 2, "test_path": 2,
+    "test_exchange_atoms": 1,
+    "test_c4v_images": 3,
+    "test_collision": 2,
+    "test_inputs": 1,
+    "test_standardisation": 2,
+    "test_model": 2,
+    "test_rmse_500": 2,
+    "test_rmse_300": 2,
+    "test_rmse_250": 2,
+    "test_calculator": 2,
+    "test_path": 2,
 }
 EXERCISE = Exercise("pes_refit", POINTS)
 SOURCE, RELEASE = EXERCISE.source, EXERCISE.release
@@ -55,8 +63,9 @@ _zero = EXERCISE.zero
 EXPECTED = {
     "reference": _zero(),
     "untouched": _zero(*POINTS),
-    "naive": _zero("test_inputs", "test_standardisation", "test_model", *TIERS,
-                   "test_calculator", "test_path"),
+    "naive": _zero(
+        "test_inputs", "test_standardisation", "test_model", *TIERS, "test_calculator", "test_path"
+    ),
     "leaky": _zero("test_standardisation"),
     "untrained": _zero(*TIERS, "test_path"),
     "kj_per_mol": _zero("test_standardisation", *TIERS, "test_path"),
@@ -64,26 +73,28 @@ EXPECTED = {
 }
 
 # Typical mistakes, as a student would write them.
-SHORT_TRAINING = ("epochs, batch_size, max_lr = 600, 64, 3e-3",
-                  "epochs, batch_size, max_lr = 5, 64, 3e-3")
+SHORT_TRAINING = (
+    "epochs, batch_size, max_lr = 600, 64, 3e-3",
+    "epochs, batch_size, max_lr = 5, 64, 3e-3",
+)
 UNTRAINED = "# I ran out of time before training the network.\nmodel.eval()"
-LEAKY_STATISTICS = '''
+LEAKY_STATISTICS = """
 coords_test, E_test = load_pes_dataset("test", return_X_y=True)
 Q_all = symmetry_coordinates(np.concatenate([coords_train, coords_val, coords_test]))
 E_all = np.concatenate([E_train, E_val, E_test])
 x_mean, x_std = Q_all.mean(axis=0), Q_all.std(axis=0)  # statistics of every point we have
 y_mean, y_std = float(E_all.mean()), float(E_all.std())
-'''
-KJ_PER_MOL = '''
+"""
+KJ_PER_MOL = """
 E_train = E_train * 96.485  # kJ/mol are the units I know from chemistry
 E_val = E_val * 96.485
-'''
-WRONG_SHAPE_MODEL = '''torch.manual_seed(0)
+"""
+WRONG_SHAPE_MODEL = """torch.manual_seed(0)
 model = nn.Sequential(
     nn.Linear(10, 128), nn.SiLU(),
     nn.Linear(128, 128), nn.SiLU(),
     nn.Linear(128, 10),
-)'''
+)"""
 
 
 def _submissions():
@@ -96,15 +107,22 @@ def _submissions():
         "untouched": copy.deepcopy(release),
         "naive": variant(
             solved,
-            standardise=standardise.replace("(coords_train)", "(coords_train, naive=True)")
-                                   .replace("(coords_val)", "(coords_val, naive=True)"),
+            standardise=standardise.replace("(coords_train)", "(coords_train, naive=True)").replace(
+                "(coords_val)", "(coords_val, naive=True)"
+            ),
             model=cell(solved, "model").source.replace("nn.Linear(10, 128)", "nn.Linear(7, 128)"),
-            training=short_training),
-        "leaky": variant(solved, standardise=standardise.replace(
-            "x_train = as_tensor", LEAKY_STATISTICS.strip() + "\n\n\nx_train = as_tensor", 1)),
+            training=short_training,
+        ),
+        "leaky": variant(
+            solved,
+            standardise=standardise.replace(
+                "x_train = as_tensor", LEAKY_STATISTICS.strip() + "\n\n\nx_train = as_tensor", 1
+            ),
+        ),
         "untrained": variant(solved, training=UNTRAINED),
-        "kj_per_mol": variant(solved, standardise=KJ_PER_MOL.strip() + "\n" + standardise,
-                              training=short_training),
+        "kj_per_mol": variant(
+            solved, standardise=KJ_PER_MOL.strip() + "\n" + standardise, training=short_training
+        ),
         "wrong_shape": variant(solved, model=WRONG_SHAPE_MODEL, training=short_training),
     }
     return {student: nbformat.writes(nb) for student, nb in subs.items()}
@@ -122,9 +140,16 @@ def test_release_and_source_hold_the_same_cells():
 def test_hidden_tiers_are_the_documented_ones():
     source = nbformat.read(SOURCE, as_version=4)
     release = nbformat.read(RELEASE, as_version=4)
-    thresholds = [float(re.search(r"check_rmse_tier\(model, x_mean, x_std, y_mean, y_std, "
-                                  r"([0-9.]+)\)", cell(source, tier).source).group(1))
-                  for tier in TIERS]
+    thresholds = [
+        float(
+            re.search(
+                r"check_rmse_tier\(model, x_mean, x_std, y_mean, y_std, "
+                r"([0-9.]+)\)",
+                cell(source, tier).source,
+            ).group(1)
+        )
+        for tier in TIERS
+    ]
     assert thresholds == list(PES_RMSE_TIERS)
     assert [f"test_rmse_{t:.0f}" for t in PES_RMSE_TIERS] == list(TIERS)
     intro = cell(source, "task4").source
@@ -137,7 +162,7 @@ def test_hidden_tiers_are_the_documented_ones():
 
 def test_release_contains_no_solution_or_hidden_test():
     source = pipeline.check_release_hides_solutions(EXERCISE)
-    assert "load_pes_dataset(\"test\"" not in cell(source, "training").source
+    assert 'load_pes_dataset("test"' not in cell(source, "training").source
 
 
 @pytest.mark.slow
@@ -183,7 +208,9 @@ def _feedback(course, student):
 @pytest.mark.slow
 def test_feedback_explains_failures_without_hidden_tests(graded):
     report, course = graded
-    pipeline.check_feedback_hides_hidden_tests(EXERCISE, course, [r.student for r in report.results])
+    pipeline.check_feedback_hides_hidden_tests(
+        EXERCISE, course, [r.student for r in report.results]
+    )
     assert "the 250 meV tier is reached" in _feedback(course, "reference")
     assert "Seven values suggest the naive coordinates" in _feedback(course, "naive")
     assert "let information about those points leak" in _feedback(course, "leaky")
@@ -200,12 +227,18 @@ def test_validate_button_checks_the_visible_tests(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("COURSE_PROGRESS", "0")
     untrained = nbformat.reads(_submissions()["untrained"], 4)
-    wrong = variant(untrained, exchange_atoms=(  # forgets that phi turns too
-        "def exchange_atoms(coords):\n    swapped = np.array(coords, dtype=float)\n"
-        "    swapped[..., 4] = np.pi - swapped[..., 4]\n    return swapped"))
+    wrong = variant(
+        untrained,
+        exchange_atoms=(  # forgets that phi turns too
+            "def exchange_atoms(coords):\n    swapped = np.array(coords, dtype=float)\n"
+            "    swapped[..., 4] = np.pi - swapped[..., 4]\n    return swapped"
+        ),
+    )
     results = pipeline.validate(EXERCISE, tmp_path, {"untrained": untrained, "wrong": wrong})
     assert results["untrained"] == {}
     failed = results["wrong"]["failed"]
     assert len(failed) == 1
-    assert "the atom positions of exchange_atoms(one) (atoms swapped) should be" in (
-        failed[0]["raw_error"])
+    assert (
+        "the atom positions of exchange_atoms(one) (atoms swapped) should be"
+        in (failed[0]["raw_error"])
+    )

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from nbgrader_pipeline import network_failure_cases
 from torch import nn
 
 import course_utils.exercises as ex
@@ -22,7 +23,6 @@ from course_utils.exercises import (
     held_out_digit_accuracy,
     quiet,
 )
-from nbgrader_pipeline import network_failure_cases
 
 
 class Constant(nn.Module):
@@ -117,7 +117,7 @@ def test_quiet_silences_warnings_and_stderr(capsys):
         warnings.simplefilter("error")  # any warning escaping quiet() would raise
         with quiet():
             np.exp(np.array([1000.0]))
-            warnings.warn("deprecated", DeprecationWarning)
+            warnings.warn("deprecated", DeprecationWarning, stacklevel=2)
             print("to stderr", file=sys.stderr)
     assert capsys.readouterr().err == ""
 
@@ -193,7 +193,10 @@ def test_accuracy_is_invariant_to_monotonic_rescaling_of_scores(held_out):
 @pytest.mark.parametrize(
     "model, fragment",
     [
-        (Reshaped("transposed"), "shape (1000, 10) for 1000 digits, but it returns shape (10, 1000)"),
+        (
+            Reshaped("transposed"),
+            "shape (1000, 10) for 1000 digits, but it returns shape (10, 1000)",
+        ),
         (Reshaped("labels"), "returns shape (1000,)"),
         (Reshaped("nine"), "returns shape (1000, 9)"),
         *network_failure_cases(Reshaped),

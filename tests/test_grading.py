@@ -13,9 +13,10 @@ import shutil
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 from conftest import ROOT
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgrader_pipeline import check_graded_or_reported
+
 from course_utils.grading import (
     ClearHiddenTracebacks,
     grade_assignment,
@@ -24,14 +25,18 @@ from course_utils.grading import (
     run_nbgrader,
     scan_submission,
 )
-from nbgrader_pipeline import check_graded_or_reported
 
 HIDDEN_LINE = "assert double(secret_argument_of_the_hidden_test) == 42, 'hidden check failed'"
 
 
 def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+    }
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -41,23 +46,36 @@ def _toy_source():
     cells = [
         new_markdown_cell("# Toy assignment", metadata=_meta("intro", locked=True)),
         new_code_cell("import math", metadata=_meta("setup", locked=True)),
-        new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-                      metadata=_meta("double", solution=True)),
-        new_code_cell("assert double(2) == 4, 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\n"
-                      "secret_argument_of_the_hidden_test = 21\n" + HIDDEN_LINE
-                      + "\n### END HIDDEN TESTS",
-                      metadata=_meta("test_double", grade=True, locked=True, points=2)),
-        new_code_cell("def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION",
-                      metadata=_meta("triple", solution=True)),
-        new_code_cell("assert triple(2) == 6, 'triple(2) should be 6'",
-                      metadata=_meta("test_triple", grade=True, locked=True, points=1)),
-        new_markdown_cell("### BEGIN SOLUTION\nBecause two is twice one.\n### END SOLUTION",
-                          metadata=_meta("why", grade=True, solution=True, points=2)),
+        new_code_cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+            metadata=_meta("double", solution=True),
+        ),
+        new_code_cell(
+            "assert double(2) == 4, 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\n"
+            "secret_argument_of_the_hidden_test = 21\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
+            metadata=_meta("test_double", grade=True, locked=True, points=2),
+        ),
+        new_code_cell(
+            "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION",
+            metadata=_meta("triple", solution=True),
+        ),
+        new_code_cell(
+            "assert triple(2) == 6, 'triple(2) should be 6'",
+            metadata=_meta("test_triple", grade=True, locked=True, points=1),
+        ),
+        new_markdown_cell(
+            "### BEGIN SOLUTION\nBecause two is twice one.\n### END SOLUTION",
+            metadata=_meta("why", grade=True, solution=True, points=2),
+        ),
     ]
     for cell in cells:
         cell.id = cell.metadata["nbgrader"]["grade_id"]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     return nb
 
 
@@ -75,22 +93,29 @@ def _submission(release, double="return 2 * x", triple="return 3 * x", before=""
 
 # Automatic points (of 3) each submission must get, and why.
 EXPECTED = {
-    "honest": 3,          # right answers
-    "blank": 0,           # the untouched release
-    "wrong": 1,           # double fails only its hidden test; triple right
-    "loops": 1,           # `while True` in double's cell: cut after 5 s, triple still graded
-    "exits": 1,           # sys.exit() is an ordinary error in IPython: double undefined
-    "kills_kernel": 0,    # os._exit: grading fails -> 0, marked for manual grading
-    "not_json": 0,        # broken file: grading fails -> 0
-    "deletes_test": 1,    # wrong double, test cell deleted: the missing cell scores 0
-    "edits_test": 1,      # wrong double, test cell replaced by `pass` worth 100: restored
-    "hides_errors": 1,    # wrong double, exceptions swallowed by a custom handler: still 0
-    "transformer": 3,     # wrong double, rewrites every later cell to `pass`: NOT caught
+    "honest": 3,  # right answers
+    "blank": 0,  # the untouched release
+    "wrong": 1,  # double fails only its hidden test; triple right
+    "loops": 1,  # `while True` in double's cell: cut after 5 s, triple still graded
+    "exits": 1,  # sys.exit() is an ordinary error in IPython: double undefined
+    "kills_kernel": 0,  # os._exit: grading fails -> 0, marked for manual grading
+    "not_json": 0,  # broken file: grading fails -> 0
+    "deletes_test": 1,  # wrong double, test cell deleted: the missing cell scores 0
+    "edits_test": 1,  # wrong double, test cell replaced by `pass` worth 100: restored
+    "hides_errors": 1,  # wrong double, exceptions swallowed by a custom handler: still 0
+    "transformer": 3,  # wrong double, rewrites every later cell to `pass`: NOT caught
     "reads_gradebook": 3,  # right answers, prints the hidden tests from the gradebook
 }
 FAILED = {"kills_kernel", "not_json"}
-FLAGGED = {"exits", "kills_kernel", "deletes_test", "edits_test", "hides_errors",
-           "transformer", "reads_gradebook"}
+FLAGGED = {
+    "exits",
+    "kills_kernel",
+    "deletes_test",
+    "edits_test",
+    "hides_errors",
+    "transformer",
+    "reads_gradebook",
+}
 
 
 def _write_submissions(course, release):
@@ -104,15 +129,20 @@ def _write_submissions(course, release):
         "deletes_test": _submission(release, double="return 0"),
         "edits_test": _submission(release, double="return 0"),
         "hides_errors": _submission(
-            release, double="return 0",
-            before="get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"),
+            release,
+            double="return 0",
+            before="get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n",
+        ),
         "transformer": _submission(
-            release, double="return 0",
-            before="get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"),
+            release,
+            double="return 0",
+            before="get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n",
+        ),
         "reads_gradebook": _submission(
             release,
             before="import sqlite3\nfor (text,) in sqlite3.connect('../../../gradebook.db')"
-                   ".execute('select source from source_cell'):\n    print(text)\n"),
+            ".execute('select source from source_cell'):\n    print(text)\n",
+        ),
     }
     subs["deletes_test"].cells.remove(_cell(subs["deletes_test"], "test_double"))
     edited = _cell(subs["edits_test"], "test_double")
@@ -147,10 +177,12 @@ def report(toy_course):
 
 # -- the pipeline -----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_every_submission_is_graded_or_reported(report):
-    check_graded_or_reported(report, EXPECTED, FAILED, {
-        "kills_kernel": "kernel died", "not_json": "not valid JSON"})
+    check_graded_or_reported(
+        report, EXPECTED, FAILED, {"kills_kernel": "kernel died", "not_json": "not valid JSON"}
+    )
 
 
 @pytest.mark.slow
@@ -271,8 +303,11 @@ def test_hidden_test_lines_are_the_distinctive_hidden_lines(tmp_path):
 def test_clear_hidden_tracebacks_keeps_only_the_message():
     nb = _toy_source()
     error = nbformat.v4.new_output(
-        "error", ename="AssertionError", evalue="hidden check failed",
-        traceback=["Cell In[3], line 4", f"----> 4 {HIDDEN_LINE}"])
+        "error",
+        ename="AssertionError",
+        evalue="hidden check failed",
+        traceback=["Cell In[3], line 4", f"----> 4 {HIDDEN_LINE}"],
+    )
     for grade_id in ("test_double", "test_triple"):
         _cell(nb, grade_id).outputs = [copy.deepcopy(error)]
     nb, _ = ClearHiddenTracebacks().preprocess(nb, {})

@@ -54,8 +54,9 @@ def test_every_module_is_found():
 @pytest.fixture(scope="module")
 def import_report():
     """Import every module in one fresh interpreter, each judged on its own."""
-    result = subprocess.run([sys.executable, "-c", PROBE, *MODULES],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *MODULES], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line for line in result.stdout.splitlines() if ":" in line]
     return dict(line.split(":", 1) for line in lines)

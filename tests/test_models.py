@@ -36,8 +36,12 @@ def test_gaussian_expansion_is_a_buffer_not_a_parameter():
 
 @pytest.mark.parametrize(
     "args, error",
-    [((2.0, 1.0, 5), ValueError), ((1.0, 2.0, 1), ValueError),
-     ((1.0, 2.0, 5, 0.0), ValueError), ((1.0, 2.0, 4.0), TypeError)],
+    [
+        ((2.0, 1.0, 5), ValueError),
+        ((1.0, 2.0, 1), ValueError),
+        ((1.0, 2.0, 5, 0.0), ValueError),
+        ((1.0, 2.0, 4.0), TypeError),
+    ],
 )
 def test_gaussian_expansion_bad_arguments(args, error):
     with pytest.raises(error):
@@ -78,8 +82,13 @@ def test_gaussian_mlp_seed_is_reproducible_and_leaves_global_rng_alone():
 
 @pytest.mark.parametrize(
     "kwargs, error",
-    [(dict(width=0), ValueError), (dict(depth=0), ValueError), (dict(width=2.5), TypeError),
-     (dict(n_features=1), ValueError), (dict(activation="swishy"), ValueError)],
+    [
+        (dict(width=0), ValueError),
+        (dict(depth=0), ValueError),
+        (dict(width=2.5), TypeError),
+        (dict(n_features=1), ValueError),
+        (dict(activation="swishy"), ValueError),
+    ],
 )
 def test_gaussian_mlp_bad_arguments(kwargs, error):
     with pytest.raises(error):

@@ -132,7 +132,9 @@ def test_worked_example_matches_torch_linear_layers():
             layer.weight.copy_(torch.from_numpy(W))
             layer.bias.copy_(torch.from_numpy(b))
         expected = torch.sigmoid(output(torch.sigmoid(hidden(torch.tensor(nb.LECTURE_INPUTS)))))
-    np.testing.assert_allclose(nb.forward(nb.LECTURE_INPUTS, weights, biases), expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        nb.forward(nb.LECTURE_INPUTS, weights, biases), expected.numpy(), rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------
@@ -180,20 +182,50 @@ def test_forward_without_biases_equals_zero_biases():
 @pytest.mark.parametrize(
     "x, weights, biases, activation, error, message",
     [
-        (np.ones(4), [np.ones((3, 3))], None, "sigmoid", ValueError, "expects 3 inputs but receives 4"),
-        (np.ones(3), [np.ones((3, 3)), np.ones((2, 4))], None, "sigmoid", ValueError, "layer 2 expects 4"),
+        (
+            np.ones(4),
+            [np.ones((3, 3))],
+            None,
+            "sigmoid",
+            ValueError,
+            "expects 3 inputs but receives 4",
+        ),
+        (
+            np.ones(3),
+            [np.ones((3, 3)), np.ones((2, 4))],
+            None,
+            "sigmoid",
+            ValueError,
+            "layer 2 expects 4",
+        ),
         (np.ones(3), [np.ones((3, 3))], [np.ones(2)], "sigmoid", ValueError, r"shape \(3,\)"),
-        (np.ones(3), [np.ones((3, 3))], [np.ones(3), np.ones(3)], "sigmoid", ValueError, "1 weight"),
+        (
+            np.ones(3),
+            [np.ones((3, 3))],
+            [np.ones(3), np.ones(3)],
+            "sigmoid",
+            ValueError,
+            "1 weight",
+        ),
         (np.ones((2, 2, 3)), [np.ones((3, 3))], None, "sigmoid", ValueError, "batch of shape"),
         (np.array([np.nan, 1, 1]), [np.ones((3, 3))], None, "sigmoid", ValueError, "NaN"),
         (np.ones(3), [np.ones(3)], None, "sigmoid", ValueError, "must be a matrix"),
         (np.ones(3), np.ones((3, 3)), None, "sigmoid", TypeError, "list of 2-D arrays"),
-        (np.ones(3), [np.ones((3, 3))], None, ["relu", "relu"], ValueError, "2 activation names for 1"),
+        (
+            np.ones(3),
+            [np.ones((3, 3))],
+            None,
+            ["relu", "relu"],
+            ValueError,
+            "2 activation names for 1",
+        ),
         (np.ones(3), [np.ones((3, 3))], None, 3, TypeError, "activation must be"),
         (np.ones(3), [np.ones((3, 3))], None, "softmax", ValueError, "unknown activation"),
     ],
 )
-def test_forward_rejects_bad_input_with_helpful_messages(x, weights, biases, activation, error, message):
+def test_forward_rejects_bad_input_with_helpful_messages(
+    x, weights, biases, activation, error, message
+):
     with pytest.raises(error, match=message):
         nb.forward(x, weights, biases, activation=activation)
 
@@ -215,7 +247,8 @@ def _autograd_gradients(X, Y, weights, biases, activations):
 
 
 @pytest.mark.parametrize(
-    "activations", [["sigmoid", "sigmoid", "sigmoid"], ["tanh", "gelu", "identity"], ["selu", "relu", "tanh"]]
+    "activations",
+    [["sigmoid", "sigmoid", "sigmoid"], ["tanh", "gelu", "identity"], ["selu", "relu", "tanh"]],
 )
 def test_backprop_matches_autograd(activations):
     rng = np.random.default_rng(5)
@@ -407,7 +440,9 @@ def test_optimizer_path_needs_a_function_of_tensors():
     with pytest.raises(TypeError, match="function"):
         nb.optimizer_path("rosenbrock", (0.0, 0.0))
     with pytest.raises(TypeError, match="tensor operations"):
-        nb.optimizer_path(lambda x, y: x.detach().numpy() ** 2 + y.detach().numpy() ** 2, (1.0, 1.0))
+        nb.optimizer_path(
+            lambda x, y: x.detach().numpy() ** 2 + y.detach().numpy() ** 2, (1.0, 1.0)
+        )
 
 
 # --------------------------------------------------------------------------
@@ -431,7 +466,9 @@ def test_make_mlp_output_activation_and_numpy_agreement():
     X = np.random.default_rng(7).normal(size=(6, 3))
     with torch.no_grad():
         ours = model(torch.from_numpy(X)).numpy()
-    np.testing.assert_allclose(ours, nb.forward(X, weights, biases, ["tanh", "sigmoid"]), rtol=1e-12)
+    np.testing.assert_allclose(
+        ours, nb.forward(X, weights, biases, ["tanh", "sigmoid"]), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(

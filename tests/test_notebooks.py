@@ -5,7 +5,6 @@ import subprocess
 
 import nbformat
 import pytest
-
 from conftest import ROOT, executed_notebook, toc_files, toc_path
 
 
@@ -14,7 +13,9 @@ def _tracked_notebooks():
     paths = [ROOT / p for p in out.stdout.split()] if out.returncode == 0 else []
     # Also notebooks not yet committed (a fresh, untracked chapter must obey too).
     for folder in ("chapters", "exercises", "solutions"):
-        paths += [p for p in (ROOT / folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+        paths += [
+            p for p in (ROOT / folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+        ]
     return sorted(set(paths))
 
 
@@ -30,7 +31,8 @@ def test_notebook_is_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     dirty = [
-        i for i, cell in enumerate(nb.cells)
+        i
+        for i, cell in enumerate(nb.cells)
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
     ]
     assert not dirty, (

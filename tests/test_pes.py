@@ -98,7 +98,14 @@ def minimax_barrier(V, start, product):
 def elbow(x, y, theta, phi, Z, r):
     ZZ, RR = np.meshgrid(Z, r, indexing="ij")
     c = np.stack(
-        [np.full_like(ZZ, x), np.full_like(ZZ, y), ZZ, RR, np.full_like(ZZ, theta), np.full_like(ZZ, phi)],
+        [
+            np.full_like(ZZ, x),
+            np.full_like(ZZ, y),
+            ZZ,
+            RR,
+            np.full_like(ZZ, theta),
+            np.full_like(ZZ, phi),
+        ],
         -1,
     )
     return ZZ, RR, E(c)
@@ -161,7 +168,9 @@ def test_two_o_atoms_in_separate_hollows(offset, expected):
     h = np.array(HOLLOW)
 
     def energy(z):
-        pos = np.array([[h[0], h[1], z[0]], [h[0] + offset[0] * A_SURF, h[1] + offset[1] * A_SURF, z[1]]])
+        pos = np.array(
+            [[h[0], h[1], z[0]], [h[0] + offset[0] * A_SURF, h[1] + offset[1] * A_SURF, z[1]]]
+        )
         return float(pes.reference_energy_cartesian(pos))
 
     res = minimize(energy, [1.0, 1.0])
@@ -206,7 +215,10 @@ def test_end_on_wells_are_shallow(site, expected):
     x, y = SITES[site]
     g = lambda v: float(E(config(x, y, v[0], v[1], 0.0, 0.0)))
     best = min(
-        (minimize(g, [z0, 1.22], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-10}) for z0 in (2.0, 2.5, 3.0)),
+        (
+            minimize(g, [z0, 1.22], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-10})
+            for z0 in (2.0, 2.5, 3.0)
+        ),
         key=lambda res: res.fun,
     )
     assert best.fun == pytest.approx(expected, abs=TOL_E)
@@ -230,7 +242,9 @@ def test_molecular_precursor_is_a_true_minimum_on_the_bridge():
     for i in range(6):
         for j in range(6):
             ei, ej = np.eye(6)[i] * h, np.eye(6)[j] * h
-            hess[i, j] = (g(res.x + ei + ej) - g(res.x + ei - ej) - g(res.x - ei + ej) + g(res.x - ei - ej)) / (4 * h * h)
+            hess[i, j] = (
+                g(res.x + ei + ej) - g(res.x + ei - ej) - g(res.x - ei + ej) + g(res.x - ei - ej)
+            ) / (4 * h * h)
     assert np.linalg.eigvalsh(0.5 * (hess + hess.T)).min() > 0.1
 
 
@@ -240,7 +254,10 @@ def test_precursor_barrier_into_the_hollows():
     r = np.arange(1.0, 3.4, 0.025)
     phi = np.linspace(0.0, math.pi / 2, 46)
     ZZ, RR, PP = np.meshgrid(Z, r, phi, indexing="ij")
-    c = np.stack([np.full_like(ZZ, BRIDGE[0]), np.zeros_like(ZZ), ZZ, RR, np.full_like(ZZ, math.pi / 2), PP], -1)
+    c = np.stack(
+        [np.full_like(ZZ, BRIDGE[0]), np.zeros_like(ZZ), ZZ, RR, np.full_like(ZZ, math.pi / 2), PP],
+        -1,
+    )
     V = E(c)
     well = np.where((RR < 1.6) & (ZZ > 1.4), V, np.inf)
     start = np.unravel_index(np.argmin(well), V.shape)
@@ -283,7 +300,9 @@ def test_exchange_of_atoms_in_cartesian_input(rand_coords):
     swapped = pos[:, ::-1, :]
     np.testing.assert_allclose(pes.reference_energy_cartesian(swapped), E(rand_coords), atol=1e-10)
     np.testing.assert_allclose(
-        pes.symmetry_coordinates_cartesian(swapped), pes.symmetry_coordinates(rand_coords), atol=1e-10
+        pes.symmetry_coordinates_cartesian(swapped),
+        pes.symmetry_coordinates(rand_coords),
+        atol=1e-10,
     )
 
 
@@ -336,7 +355,9 @@ def test_symmetry_coordinates_match_design_formulas(rand_coords):
         ]
     )
     np.testing.assert_allclose(pes.symmetry_coordinates(rand_coords), expected, atol=1e-12)
-    np.testing.assert_allclose(pes.symmetry_coordinates(rand_coords, naive=True), expected[:, :7], atol=1e-12)
+    np.testing.assert_allclose(
+        pes.symmetry_coordinates(rand_coords, naive=True), expected[:, :7], atol=1e-12
+    )
     assert pes.symmetry_coordinates(rand_coords[0]).shape == (10,)
 
 
@@ -367,7 +388,9 @@ def test_naive_set_collides_at_the_bridge_full_set_does_not():
     across = config(*BRIDGE, 1.75, 1.34, math.pi / 2, math.pi / 2)
     assert abs(float(E(along)) - float(E(across))) > 0.05
     np.testing.assert_allclose(
-        pes.symmetry_coordinates(along, naive=True), pes.symmetry_coordinates(across, naive=True), atol=1e-14
+        pes.symmetry_coordinates(along, naive=True),
+        pes.symmetry_coordinates(across, naive=True),
+        atol=1e-14,
     )
     assert np.abs(pes.symmetry_coordinates(along) - pes.symmetry_coordinates(across)).max() > 0.05
 
@@ -383,7 +406,9 @@ def test_collisions_under_decoupled_lateral_and_orientational_operations(rand_co
         for g_phi in C4V:
             for flip in (False, True):
                 t = apply_op(c, g_xy, flip=flip, phi_op=g_phi)
-                np.testing.assert_allclose(pes.symmetry_coordinates(t, naive=True), q_naive, atol=1e-12)
+                np.testing.assert_allclose(
+                    pes.symmetry_coordinates(t, naive=True), q_naive, atol=1e-12
+                )
                 de = np.abs(E(t) - e)
                 dq = np.linalg.norm(pes.symmetry_coordinates(t) - q_full, axis=1)
                 inequivalent = de > 0.05
@@ -408,7 +433,7 @@ def _collision_search(naive, n_trials, seed):
         c1, c2 = random_coords(rng, 2, z=(1.0, 2.5), r=(1.1, 2.6))
         q1 = pes.symmetry_coordinates(c1, naive=naive)
         res = least_squares(
-            lambda v: pes.symmetry_coordinates(v, naive=naive) - q1,
+            lambda v, q1=q1: pes.symmetry_coordinates(v, naive=naive) - q1,
             c2,
             bounds=(lower, upper),
             xtol=1e-12,
@@ -436,7 +461,11 @@ def test_symmetry_coordinates_are_locally_injective(rand_coords):
     h = 1e-6
     for c in rand_coords[:50]:
         jac = np.column_stack(
-            [(pes.symmetry_coordinates(c + h * e) - pes.symmetry_coordinates(c - h * e)) / (2 * h) for e in np.eye(6)]
+            [
+                (pes.symmetry_coordinates(c + h * e) - pes.symmetry_coordinates(c - h * e))
+                / (2 * h)
+                for e in np.eye(6)
+            ]
         )
         s = np.linalg.svd(jac, compute_uv=False)
         assert s[-1] > 1e-4 * s[0]
@@ -490,7 +519,9 @@ def test_forces_match_finite_differences():
         for k in range(3):
             dp = np.zeros_like(pos)
             dp[:, a, k] = h
-            fd[:, a, k] = -(pes.reference_energy_cartesian(pos + dp) - pes.reference_energy_cartesian(pos - dp)) / (2 * h)
+            fd[:, a, k] = -(
+                pes.reference_energy_cartesian(pos + dp) - pes.reference_energy_cartesian(pos - dp)
+            ) / (2 * h)
     np.testing.assert_allclose(f, fd, atol=1e-6 * max(1.0, np.abs(f).max()))
     # far from the surface: no net force, the bond force is the Morse force
     far = pes.to_cartesian(config(0.1, 0.2, 10.0, 1.4, math.pi / 2, 0.3))
@@ -555,7 +586,10 @@ def test_velocity_verlet_conserves_energy():
     e0 = atoms.get_potential_energy() + atoms.get_kinetic_energy()
     dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
     energies = []
-    dyn.attach(lambda: energies.append(atoms.get_potential_energy() + atoms.get_kinetic_energy()), interval=1)
+    dyn.attach(
+        lambda: energies.append(atoms.get_potential_energy() + atoms.get_kinetic_energy()),
+        interval=1,
+    )
     dyn.run(50)
     assert len(energies) >= 50
     assert np.max(np.abs(np.array(energies) - e0)) < 1e-3
@@ -565,7 +599,9 @@ def test_velocity_verlet_conserves_energy():
 def _tiny_model(n_in, seed=0):
     torch = pytest.importorskip("torch")
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(n_in, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_in, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)
+    ).double()
 
 
 def test_calculator_with_torch_model():
@@ -591,7 +627,9 @@ def test_calculator_with_torch_model():
             em = minus.get_potential_energy()
             assert f[a, k] == pytest.approx(-(ep - em) / (2 * h), abs=1e-6)
     # float32 models and (N,) outputs work too; training flags are restored
-    model32 = torch.nn.Sequential(torch.nn.Linear(10, 4), torch.nn.Dropout(0.5), torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+    model32 = torch.nn.Sequential(
+        torch.nn.Linear(10, 4), torch.nn.Dropout(0.5), torch.nn.Linear(4, 1), torch.nn.Flatten(0)
+    )
     model32.train()
     atoms.calc = pes.PESCalculator(model32)
     e1 = atoms.get_potential_energy()
@@ -628,7 +666,11 @@ def test_pd100_slab_frame():
     slab = pes.pd100_slab(size=(3, 3, 3), vacuum=10.0)
     assert len(slab) == 27 and set(slab.get_chemical_symbols()) == {"Pd"}
     z = slab.positions[:, 2]
-    np.testing.assert_allclose(sorted(set(np.round(z, 6))), [-pes.LATTICE_CONSTANT, -pes.LATTICE_CONSTANT / 2, 0.0], atol=1e-6)
+    np.testing.assert_allclose(
+        sorted(set(np.round(z, 6))),
+        [-pes.LATTICE_CONSTANT, -pes.LATTICE_CONSTANT / 2, 0.0],
+        atol=1e-6,
+    )
     top = slab.positions[np.isclose(z, 0.0)]
     assert np.min(np.linalg.norm(top[:, :2], axis=1)) < 1e-9  # a top-layer atom at the origin
     second = slab.positions[np.isclose(z, -pes.LATTICE_CONSTANT / 2)]
@@ -759,7 +801,12 @@ def test_bad_coords_are_rejected(fn, bad, exc, match):
 )
 @pytest.mark.parametrize(
     "fn",
-    [pes.reference_energy_cartesian, pes.from_cartesian, pes.symmetry_coordinates_cartesian, pes.energy_and_forces],
+    [
+        pes.reference_energy_cartesian,
+        pes.from_cartesian,
+        pes.symmetry_coordinates_cartesian,
+        pes.energy_and_forces,
+    ],
 )
 def test_bad_positions_are_rejected(fn, bad, match):
     with pytest.raises(ValueError, match=match):

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from nbgrader_pipeline import network_failure_cases
 from torch import nn
 
 import course_utils.pes_exercise as px
@@ -28,7 +29,6 @@ from course_utils.pes_exercise import (
     match_configurations,
     predict_energies,
 )
-from nbgrader_pipeline import network_failure_cases
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,14 @@ def test_predict_energies_follows_the_calculator_convention(train_stats):
     model = nn.Sequential(nn.Linear(10, 8), nn.Tanh(), nn.Linear(8, 1))
     coords = load_pes_dataset("validation", n=20, return_X_y=True)[0]
     mine = predict_energies(model, coords, *train_stats)
-    theirs, _ = energy_and_forces(to_cartesian(coords), model, x_mean=train_stats[0],
-                                  x_std=train_stats[1], y_mean=train_stats[2], y_std=train_stats[3])
+    theirs, _ = energy_and_forces(
+        to_cartesian(coords),
+        model,
+        x_mean=train_stats[0],
+        x_std=train_stats[1],
+        y_mean=train_stats[2],
+        y_std=train_stats[3],
+    )
     np.testing.assert_allclose(mine, theirs, atol=1e-5)
     assert model.training  # the mode is restored
 
@@ -141,8 +147,9 @@ def test_training_statistics_accept_training_data_only(train_stats):
     check_training_statistics(*train_stats)
     coords, energy = load_pes_dataset("train", return_X_y=True)
     Q = symmetry_coordinates(coords)
-    check_training_statistics(torch.tensor(x_mean, dtype=torch.float32),
-                              Q.std(0, ddof=1), y_mean, energy.std(ddof=1))  # torch style
+    check_training_statistics(
+        torch.tensor(x_mean, dtype=torch.float32), Q.std(0, ddof=1), y_mean, energy.std(ddof=1)
+    )  # torch style
     every = load_pes_dataset("all", return_X_y=True)
     Q_all = symmetry_coordinates(every[0])
     with pytest.raises(AssertionError, match="leak"):
@@ -155,8 +162,16 @@ def test_training_statistics_accept_training_data_only(train_stats):
 
 def _c4v(c):
     out = []
-    for m in ([[1, 0], [0, 1]], [[0, -1], [1, 0]], [[-1, 0], [0, -1]], [[0, 1], [-1, 0]],
-              [[-1, 0], [0, 1]], [[1, 0], [0, -1]], [[0, 1], [1, 0]], [[0, -1], [-1, 0]]):
+    for m in (
+        [[1, 0], [0, 1]],
+        [[0, -1], [1, 0]],
+        [[-1, 0], [0, -1]],
+        [[0, 1], [-1, 0]],
+        [[-1, 0], [0, 1]],
+        [[1, 0], [0, -1]],
+        [[0, 1], [1, 0]],
+        [[0, -1], [-1, 0]],
+    ):
         p = to_cartesian(c)
         p[:, :2] = p[:, :2] @ np.array(m, float).T
         out.append(from_cartesian(p))

@@ -94,7 +94,9 @@ def test_plot_landscape_draws_contours_paths_start_and_end_markers():
 
 def test_plot_landscape_cuts_a_diverging_path_where_it_leaves_the_window():
     diverging = np.array([[1.0, 0.5], [-1.5, -0.9], [2.5, 1.6], [-4.0, -2.8], [7.0, 4.5]])
-    ax = plotting.plot_landscape(_bowl, (-3, 3), (-2, 2), paths={"diverging": diverging}, colorbar=False)
+    ax = plotting.plot_landscape(
+        _bowl, (-3, 3), (-2, 2), paths={"diverging": diverging}, colorbar=False
+    )
     line = next(line for line in ax.get_lines() if line.get_label() == "diverging")
     np.testing.assert_array_equal(line.get_xydata(), diverging[:4])  # up to the first point outside
     assert "*" not in [line.get_marker() for line in ax.get_lines()]
@@ -133,8 +135,10 @@ def test_plot_landscape_rejects_bad_input():
 def test_plot_network_draws_one_circle_per_neuron_and_one_line_per_weight():
     from matplotlib.patches import Circle
 
-    weights = [np.array([[1.0, -2.0, 2.0], [2.0, 1.0, -4.0], [1.0, -1.0, 0.0]]),
-               np.array([[-3.0, 1.0, -3.0], [0.0, 1.0, 2.0]])]
+    weights = [
+        np.array([[1.0, -2.0, 2.0], [2.0, 1.0, -4.0], [1.0, -1.0, 0.0]]),
+        np.array([[-3.0, 1.0, -3.0], [0.0, 1.0, 2.0]]),
+    ]
     activations = [np.array([0.5, 0.9, -0.3]), np.array([0.13, 0.96, 0.40]), np.array([0.35, 0.85])]
     ax = plotting.plot_network(weights, activations=activations)
     circles = [p for p in ax.patches if isinstance(p, Circle)]

@@ -56,9 +56,16 @@ def test_fit_is_deterministic_with_a_seed():
     def run():
         seed_everything(1)
         model = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1))
-        fit(model, _line_data(), loss_fn=nn.MSELoss(),
+        fit(
+            model,
+            _line_data(),
+            loss_fn=nn.MSELoss(),
             optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
-            epochs=5, batch_size=8, seed=3, progress=False)
+            epochs=5,
+            batch_size=8,
+            seed=3,
+            progress=False,
+        )
         return torch.cat([p.flatten() for p in model.parameters()])
 
     assert torch.equal(run(), run())
@@ -70,9 +77,17 @@ def test_early_stopping_stops_and_restores_best_weights():
     model = nn.Linear(1, 1)
     # A validation target the model cannot approach while it fits the training line.
     val = (X, -y)
-    history = fit(model, (X, y), loss_fn=nn.MSELoss(),
-                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                  epochs=200, batch_size=64, validation_data=val, patience=3, progress=False)
+    history = fit(
+        model,
+        (X, y),
+        loss_fn=nn.MSELoss(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        epochs=200,
+        batch_size=64,
+        validation_data=val,
+        patience=3,
+        progress=False,
+    )
     assert len(history["val_loss"]) < 200
     best = min(history["val_loss"])
     assert evaluate(model, nn.MSELoss(), val) == pytest.approx(best, rel=1e-6)
@@ -92,8 +107,13 @@ def test_progress_is_quiet_under_nbgrader_and_book_build(monkeypatch):
 def test_fit_prints_no_progress_bar_when_quiet(monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
     model = nn.Linear(1, 1)
-    fit(model, _line_data(), loss_fn=nn.MSELoss(),
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=2)
+    fit(
+        model,
+        _line_data(),
+        loss_fn=nn.MSELoss(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+    )
     captured = capsys.readouterr()
     assert "training" not in captured.err + captured.out
 
@@ -104,23 +124,33 @@ def test_fit_prints_no_progress_bar_when_quiet(monkeypatch, capsys):
         ({"epochs": 0}, ValueError, "epochs"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"patience": 2}, ValueError, "validation_data"),
-        ({"train_data": (torch.zeros(3, 1), torch.zeros(4, 1))}, ValueError, "3 samples but y has 4"),
+        (
+            {"train_data": (torch.zeros(3, 1), torch.zeros(4, 1))},
+            ValueError,
+            "3 samples but y has 4",
+        ),
         ({"train_data": torch.zeros(3, 1)}, TypeError, "pair"),
         ({"model": "net"}, TypeError, "torch.nn.Module"),
     ],
 )
 def test_fit_rejects_bad_arguments(kwargs, error, match):
     model = nn.Linear(1, 1)
-    args = dict(model=model, train_data=_line_data(), loss_fn=nn.MSELoss(),
-                optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=1)
+    args = dict(
+        model=model,
+        train_data=_line_data(),
+        loss_fn=nn.MSELoss(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        epochs=1,
+    )
     args.update(kwargs)
     with pytest.raises(error, match=match):
         fit(args.pop("model"), args.pop("train_data"), **args)
 
 
 def test_count_parameters_of_the_lecture_digit_network():
-    net = nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                        nn.Linear(16, 10))
+    net = nn.Sequential(
+        nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10)
+    )
     assert count_parameters(net) == 13002
     net[0].weight.requires_grad_(False)
     assert count_parameters(net) == 13002 - 784 * 16

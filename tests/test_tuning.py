@@ -25,7 +25,6 @@ import torch
 from course_utils import tuning
 from course_utils.tuning import (
     LECTURE_GRID,
-    SEARCH_SPACE,
     LogUniform,
     build_model,
     cross_validate,
@@ -205,8 +204,15 @@ def test_report_can_stop_training():
             raise StopIteration
 
     with pytest.raises(StopIteration):
-        train_full_batch(build_model({"depth": 1, "width": 4, "lr": 1e-2}), (X, y), lr=1e-2,
-                         epochs=1000, val_data=(X, y), eval_every=10, report=report)
+        train_full_batch(
+            build_model({"depth": 1, "width": 4, "lr": 1e-2}),
+            (X, y),
+            lr=1e-2,
+            epochs=1000,
+            val_data=(X, y),
+            eval_every=10,
+            report=report,
+        )
     assert [e for e, _ in seen] == [10, 20]
     assert all(v > 0 for _, v in seen)
 
@@ -231,8 +237,9 @@ def test_train_full_batch_bad_arguments(kwargs, error):
 def test_train_full_batch_rejects_flat_targets():
     X, y = line_data()
     with pytest.raises(ValueError, match="reshape"):
-        train_full_batch(build_model({"depth": 1, "width": 2, "lr": 1}), (X, y.ravel()),
-                         lr=1e-3, epochs=2)
+        train_full_batch(
+            build_model({"depth": 1, "width": 2, "lr": 1}), (X, y.ravel()), lr=1e-3, epochs=2
+        )
 
 
 def test_build_model_is_reproducible_and_leaves_global_rng_alone():
@@ -262,10 +269,16 @@ def test_score_config_matches_a_manual_run():
     model = build_model(config, seed=2)
     train_full_batch(model, (X, y), lr=5e-3, epochs=40)
     with torch.no_grad():
-        assert result["val_rmse"] == pytest.approx(math.sqrt(float(torch.mean((model(Xv) - yv) ** 2))), rel=1e-4)
-        assert result["train_rmse"] == pytest.approx(math.sqrt(float(torch.mean((model(X) - y) ** 2))), rel=1e-4)
+        assert result["val_rmse"] == pytest.approx(
+            math.sqrt(float(torch.mean((model(Xv) - yv) ** 2))), rel=1e-4
+        )
+        assert result["train_rmse"] == pytest.approx(
+            math.sqrt(float(torch.mean((model(X) - y) ** 2))), rel=1e-4
+        )
     assert {k: result[k] for k in config} == config and result["seconds"] > 0
-    assert score_config(config, (X, y), (Xv, yv), epochs=40, seed=2)["val_rmse"] == result["val_rmse"]
+    assert (
+        score_config(config, (X, y), (Xv, yv), epochs=40, seed=2)["val_rmse"] == result["val_rmse"]
+    )
 
 
 def test_run_search_keeps_order_and_ranks_learning_rates():
@@ -292,8 +305,9 @@ def test_cross_validate_uses_each_point_once_for_validation(monkeypatch):
         return {"val_rmse": float(len(calls))}
 
     monkeypatch.setattr(tuning, "score_config", fake_score)
-    scores = cross_validate({"depth": 1, "width": 2, "lr": 1e-3}, X, y, n_splits=4, epochs=1,
-                            always_train=ends)
+    scores = cross_validate(
+        {"depth": 1, "width": 2, "lr": 1e-3}, X, y, n_splits=4, epochs=1, always_train=ends
+    )
     assert list(scores) == [1.0, 2.0, 3.0, 4.0]
     validated = sorted(v for _, val in calls for v in val)
     assert validated == list(range(20))  # a partition of the data
@@ -353,7 +367,12 @@ def test_make_storage_kinds(tmp_path):
 
     assert isinstance(tuning.make_storage(f"sqlite:///{tmp_path / 'a.db'}"), RDBStorage)
     assert isinstance(tuning.make_storage(f"journal://{tmp_path / 'a.log'}"), JournalStorage)
-    for bad, error in (("a.db", ValueError), ("", TypeError), (None, TypeError), ("journal:", ValueError)):
+    for bad, error in (
+        ("a.db", ValueError),
+        ("", TypeError),
+        (None, TypeError),
+        ("journal:", ValueError),
+    ):
         with pytest.raises(error):
             tuning.make_storage(bad)
 
@@ -372,8 +391,26 @@ def test_two_handles_on_one_storage_share_the_study(tmp_path):
 def test_cli_worker(tmp_path):
     quiet_optuna()
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert tuning.main(["--storage", url, "--study-name", "cli", "--n-trials", "2",
-                        "--epochs", "20", "--eval-every", "10", "--seed", "0", "--quiet"]) == 0
+    assert (
+        tuning.main(
+            [
+                "--storage",
+                url,
+                "--study-name",
+                "cli",
+                "--n-trials",
+                "2",
+                "--epochs",
+                "20",
+                "--eval-every",
+                "10",
+                "--seed",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     study = optuna.load_study(study_name="cli", storage=url)
     assert len(study.trials) == 2
     assert all("worker" in t.user_attrs for t in study.trials)
@@ -390,12 +427,33 @@ def run_workers(url: str, *, n_workers: int = 3, trials_each: int = 3, study_nam
     storage = tuning.make_storage(url)
     tuning.create_study(storage, study_name=study_name, seed=0)  # create once, as the docs say
     env = dict(os.environ, COURSE_PROGRESS="0")
-    command = [sys.executable, "-m", "course_utils.tuning", "--storage", url,
-               "--study-name", study_name, "--n-trials", str(trials_each),
-               "--epochs", "40", "--eval-every", "10", "--quiet"]
-    procs = [subprocess.Popen(command + ["--seed", str(100 + i)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for i in range(n_workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "course_utils.tuning",
+        "--storage",
+        url,
+        "--study-name",
+        study_name,
+        "--n-trials",
+        str(trials_each),
+        "--epochs",
+        "40",
+        "--eval-every",
+        "10",
+        "--quiet",
+    ]
+    procs = [
+        subprocess.Popen(
+            command + ["--seed", str(100 + i)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(n_workers)
+    ]
     outputs = []
     try:
         for p in procs:
@@ -448,8 +506,11 @@ def _postgres_bindir() -> Path | None:
 
 
 def _postgres_driver() -> str | None:
-    for module, dialect in (("psycopg2", "postgresql+psycopg2"), ("psycopg", "postgresql+psycopg"),
-                            ("pg8000", "postgresql+pg8000")):
+    for module, dialect in (
+        ("psycopg2", "postgresql+psycopg2"),
+        ("psycopg", "postgresql+psycopg"),
+        ("pg8000", "postgresql+pg8000"),
+    ):
         try:
             __import__(module)
         except ImportError:
@@ -469,8 +530,10 @@ def postgres_url():
     """A throw-away PostgreSQL cluster on 127.0.0.1, stopped and deleted afterwards."""
     bindir = _postgres_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH "
-                    "or in /usr/lib/postgresql/*/bin; install e.g. Debian's postgresql package")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH "
+            "or in /usr/lib/postgresql/*/bin; install e.g. Debian's postgresql package"
+        )
     dialect = _postgres_driver()
     if dialect is None:
         pytest.skip("no PostgreSQL driver for SQLAlchemy; pip install psycopg2-binary")
@@ -493,15 +556,35 @@ def postgres_url():
     env = dict(os.environ, LC_ALL="C", LANG="C")
 
     def pg(*args, check=True):
-        return subprocess.run([str(bindir / args[0]), *args[1:]], env=env, cwd=base,
-                              capture_output=True, text=True, timeout=120, check=check, **run_as)
+        return subprocess.run(
+            [str(bindir / args[0]), *args[1:]],
+            env=env,
+            cwd=base,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
+            **run_as,
+        )
 
     started = False
     try:
         pg("initdb", "-D", str(data), "-U", "optuna", "-A", "trust", "-E", "UTF8", "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
-        result = pg("pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options,
-                    "start", check=False)
+        result = pg(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+            check=False,
+        )
         if result.returncode != 0:
             text = log.read_text() if log.exists() else ""
             pytest.fail(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{text[-3000:]}")
