@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
+from ._validate import check_int
+
 N_DIGITS = 5000
 N_TRAIN_DIGITS = 4000
 N_TEST_DIGITS = 1000
@@ -88,8 +90,7 @@ def load_digits(
     """
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be 'train', 'test' or 'all', not {split!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, not {type(seed).__name__}.")
+    check_int(seed, "seed", error=TypeError)
 
     X_all, y_all = _raw_digits()
     if split == "all":
@@ -193,8 +194,7 @@ def lennard_jones(
     E : numpy.ndarray, shape (n, 1), float32
         Energies in units of ``epsilon``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, not {n!r}.")
+    n = check_int(n, "n", minimum=1)
     if not (0 < r_min < r_max):
         raise ValueError(f"need 0 < r_min < r_max, got r_min={r_min}, r_max={r_max}.")
     if noise < 0:

@@ -38,6 +38,8 @@ from tqdm.auto import tqdm
 from course_utils.pes import A_SURF, O_MASS, R_E, to_cartesian
 from course_utils.training import progress_enabled
 
+from ._validate import check_int, check_real
+
 __all__ = [
     "DISSOCIATED",
     "REFLECTED",
@@ -688,14 +690,8 @@ def _check_masses(masses, n_atoms: int) -> np.ndarray:
 
 
 def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}.")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be positive and finite, got {value}.")
-    return float(value)
+    return check_real(value, name, positive=True, error=TypeError)
 
 
 def _check_count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
+    return check_int(value, name, minimum=minimum)

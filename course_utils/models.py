@@ -15,15 +15,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_utils._validate import check_int
 from course_utils.nn_basics import make_mlp
 
 
 def _int_at_least(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, not {value}.")
-    return value
+    return check_int(value, name, minimum=minimum, error=TypeError)
 
 
 class GaussianExpansion(nn.Module):

@@ -36,6 +36,8 @@ import torch
 from scipy.special import erf, expit
 from torch import nn
 
+from ._validate import check_int
+
 __all__ = [
     "ACTIVATIONS",
     "SELU_ALPHA",
@@ -645,8 +647,7 @@ def optimizer_path(
         raise ValueError(f"start must be two finite numbers (x, y), got {start!r}.")
     if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number, not {lr!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, not {steps!r}.")
+    steps = check_int(steps, "steps", minimum=1)
     name = optimizer.strip().lower() if isinstance(optimizer, str) else optimizer
     point = torch.tensor(start_arr, dtype=torch.float64, requires_grad=True)
     if name == "sgd":

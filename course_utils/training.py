@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._validate import check_int
+
 _QUIET_VALUES = {"0", "false", "no", "off"}
 
 
@@ -34,8 +36,7 @@ def seed_everything(seed: int) -> np.random.Generator:
         A fresh generator seeded with ``seed``, for code that prefers an
         explicit generator over the global state.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, not {type(seed).__name__}.")
+    check_int(seed, "seed", error=TypeError)
     if seed < 0:
         raise ValueError(f"seed must be non-negative, not {seed}.")
     seed = int(seed)
@@ -161,10 +162,8 @@ def fit(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, not {epochs!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}.")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if patience is not None and validation_data is None:
         raise ValueError("early stopping (patience) needs validation_data to watch.")
     X, y = _check_pair("train_data", train_data)

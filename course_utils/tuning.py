@@ -48,6 +48,8 @@ from course_utils.data import lennard_jones
 from course_utils.nn_basics import make_mlp
 from course_utils.training import progress_enabled
 
+from ._validate import check_int
+
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     import optuna
 
@@ -151,11 +153,9 @@ def lj_tuning_data(
         fold keeps; ``x_mean``, ``x_std``: the scaling (to go back,
         ``r = x * x_std + x_mean``); ``noise``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an integer, not {type(n).__name__}.")
+    check_int(n, "n", error=TypeError)
     for name, value in (("n_val", n_val), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, not {value!r}.")
+        check_int(value, name, minimum=1)
     if n < n_val + n_test + 4:
         raise ValueError(
             f"n={n} leaves fewer than 4 training points after {n_val} validation and "
@@ -280,8 +280,7 @@ def train_full_batch(
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, not {epochs!r}.")
+    epochs = check_int(epochs, "epochs", minimum=1)
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, not {lr!r}.")
     if eval_every is None:
@@ -464,8 +463,7 @@ def random_points(
     -------
     list of dict
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, not {n!r}.")
+    n = check_int(n, "n", minimum=1)
     _check_space(space)
     rng = np.random.default_rng(seed)
     points = []
@@ -564,8 +562,7 @@ def cross_validate(
         Validation RMSE of each fold; ``.mean()`` is the cross-validated score.
     """
     X, y = _check_xy("(X, y)", (X, y))
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)):
-        raise TypeError(f"n_splits must be an integer, not {type(n_splits).__name__}.")
+    check_int(n_splits, "n_splits", error=TypeError)
     if not 2 <= n_splits <= len(X):
         raise ValueError(f"n_splits must lie between 2 and the {len(X)} samples, not {n_splits}.")
     extra = _check_xy("always_train", always_train) if always_train is not None else None

@@ -1,0 +1,144 @@
+"""Analytic reference potential-energy surface (PES) for O2 on Pd(100).
+
+This subpackage implements the course's *model* PES of O2 on Pd(100):
+a LEPS (London-Eyring-Polanyi-Sato) form with site-interpolated Morse
+atom-surface terms, a shallow molecular precursor term and a smooth far-field
+switch. It is built to reproduce published features of O2/Pd(100) (gas-phase
+O2, O adsorption in the fourfold hollows, non-activated dissociation, a
+molecular precursor on the bridge) but it is a model, **not** DFT. Students
+sample "DFT-like" data from it and refit it with a neural network, exactly as
+S. Lorenz, M. Scheffler and A. Gross, Phys. Rev. B 73, 115431 (2006) did for
+H2/Pd(100).
+
+Units and conventions
+---------------------
+* Energies in eV, lengths in Å, angles in radians, forces in eV/Å.
+* Zero of energy: O2 at rest with bond length ``R_E`` far from the surface.
+* PES frame: frozen, bulk-terminated Pd(100); the origin is on a top-layer Pd
+  atom and the surface plane is ``z = 0``; x and y run along the Pd-Pd
+  nearest-neighbour directions. Sites: ``TOP`` (0, 0), ``BRIDGE`` (a_s/2, 0),
+  ``HOLLOW`` (a_s/2, a_s/2) with ``a_s = A_SURF``.
+* Molecular (6D) coordinates, the columns of a ``coords`` array:
+  ``X, Y, Z`` (centre of mass), ``r`` (O-O distance), ``theta`` (polar angle of
+  the bond from the surface normal, in [0, pi]) and ``phi`` (azimuth from the
+  x axis). With ``u = (sin th cos ph, sin th sin ph, cos th)`` the atoms are at
+  ``positions[..., 0, :] = COM - (r/2) u`` and ``positions[..., 1, :] = COM + (r/2) u``.
+
+Array conventions
+-----------------
+Every function takes a single configuration (shape ``(6,)`` or ``(2, 3)``) or
+a batch with any number of leading dimensions (``(N, 6)``, or a grid such as
+``(nZ, nr, 6)``); results keep the leading dimensions. NumPy input gives NumPy
+float64 output. The functions ``reference_energy``,
+``reference_energy_cartesian``, ``to_cartesian``, ``from_cartesian``,
+``symmetry_coordinates`` and ``symmetry_coordinates_cartesian`` also accept
+``torch.Tensor`` input and then return differentiable tensors (one formula,
+evaluated with either NumPy or torch), which is how the forces are computed.
+
+Importing this module has no side effects; torch and scikit-learn are
+imported only when a function needs them.
+
+Modules
+-------
+``constants``   the model's parameters and the surface geometry
+``arrays``      input checks; one formula evaluated with NumPy or torch
+``formula``     the PES formula and the public energy and force functions
+``coordinates`` 6D <-> Cartesian conversions and symmetry coordinates Q1..Q10
+``dataset``     :func:`load_pes_dataset` and its sampling table
+``model``       a neural network of Q1..Q10 as an energy function of positions
+``calculator``  :class:`PESCalculator` (ASE)
+``structures``  :func:`pd100_slab` and :func:`o2_atoms`
+
+The public names are re-exported here: ``from course_utils.pes import X``.
+"""
+
+from .calculator import PESCalculator
+from .constants import (
+    A_SURF,
+    ALPHA_OO,
+    ALPHA_S,
+    BRIDGE,
+    COORD_NAMES,
+    D_OO,
+    DELTA_OO,
+    DELTA_S,
+    E_MAX,
+    HOLLOW,
+    LATTICE_CONSTANT,
+    N_SYMMETRY_COORDS,
+    O_MASS,
+    PRECURSOR_DEPTH,
+    PRECURSOR_R,
+    PRECURSOR_R_WIDTH,
+    PRECURSOR_Z,
+    PRECURSOR_Z_WIDTH,
+    R_E,
+    SITE_DEPTH,
+    SITE_HEIGHT,
+    SITES,
+    SWITCH_END,
+    SWITCH_START,
+    SYMMETRY_COORD_NAMES,
+    TOP,
+    ZETA,
+    G,
+)
+from .coordinates import (
+    from_cartesian,
+    symmetry_coordinates,
+    symmetry_coordinates_cartesian,
+    to_cartesian,
+)
+from .dataset import load_pes_dataset
+from .formula import (
+    atom_surface_energy,
+    energy_and_forces,
+    reference_energy,
+    reference_energy_cartesian,
+    reference_forces,
+)
+from .structures import o2_atoms, pd100_slab
+
+__all__ = [
+    "LATTICE_CONSTANT",
+    "A_SURF",
+    "G",
+    "TOP",
+    "BRIDGE",
+    "HOLLOW",
+    "SITES",
+    "D_OO",
+    "R_E",
+    "ALPHA_OO",
+    "DELTA_OO",
+    "ALPHA_S",
+    "DELTA_S",
+    "SITE_DEPTH",
+    "SITE_HEIGHT",
+    "PRECURSOR_DEPTH",
+    "PRECURSOR_Z",
+    "PRECURSOR_Z_WIDTH",
+    "PRECURSOR_R",
+    "PRECURSOR_R_WIDTH",
+    "SWITCH_START",
+    "SWITCH_END",
+    "ZETA",
+    "O_MASS",
+    "E_MAX",
+    "COORD_NAMES",
+    "SYMMETRY_COORD_NAMES",
+    "N_SYMMETRY_COORDS",
+    "reference_energy",
+    "reference_energy_cartesian",
+    "reference_forces",
+    "energy_and_forces",
+    "atom_surface_energy",
+    "to_cartesian",
+    "from_cartesian",
+    "symmetry_coordinates",
+    "symmetry_coordinates_cartesian",
+    "load_pes_dataset",
+    "PESCalculator",
+    "pd100_slab",
+    "o2_atoms",
+]
