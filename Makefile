@@ -50,7 +50,7 @@ release: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>"; exit 2; }
-	$(BIN)/python -m course_utils.grading $(A)
+	$(BIN)/python -m course_grader $(A)
 
 benchmark: $(STAMP)
 	$(BIN)/python .ci/benchmark.py

@@ -24,10 +24,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
-# Feedback must not reveal the hidden tests (nor their tracebacks).
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "course_utils.grading.ClearHiddenTracebacks",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+# Feedback must not reveal the hidden tests (nor their tracebacks). The list is defined once,
+# in the instructor's package; the student edition has no course_grader and needs no feedback.
+try:
+    from course_grader.feedback import FEEDBACK_PREPROCESSORS
+except ImportError:  # the student edition
+    pass
+else:
+    c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)

@@ -66,7 +66,7 @@ def time_book() -> float:
 
 
 def time_solutions() -> dict[str, float]:
-    from course_utils.grading import grade_assignment
+    from course_grader import grade_assignment
 
     times = {}
     for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):

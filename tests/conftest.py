@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,10 +37,9 @@ def toc_path(entry: str) -> Path:
 
 def run_env() -> dict[str, str]:
     """The environment the course's commands run in (the venv's bin first)."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["COURSE_PROGRESS"] = "0"
-    return env
+    from course_grader import course_env
+
+    return course_env()
 
 
 @pytest.fixture(scope="session")

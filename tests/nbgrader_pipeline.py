@@ -29,7 +29,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from course_utils.grading import grade_assignment, hidden_test_lines, run_nbgrader
+from course_grader import grade_assignment, hidden_test_lines, run_nbgrader
 
 #: What nbgrader strips from a release (and from feedback).
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -287,7 +287,7 @@ def validate(exercise: Exercise, tmp_path: Path, notebooks: dict) -> dict:
     return results
 
 
-# -- the model checks of course_utils.exercises and course_utils.pes_exercise -----------------
+# -- the model checks of course_utils.checks -----------------
 
 
 def network_failure_cases(model_class) -> list[tuple[object, str]]:

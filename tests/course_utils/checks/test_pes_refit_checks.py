@@ -1,4 +1,4 @@
-"""Tests for course_utils/pes_exercise.py: the checks behind the PES-refit exercise."""
+"""Tests for course_utils/checks/pes_refit.py: the checks behind the PES-refit exercise."""
 
 import re
 
@@ -8,7 +8,17 @@ import torch
 from nbgrader_pipeline import network_failure_cases
 from torch import nn
 
-import course_utils.pes_exercise as px
+import course_utils.checks.pes_refit as px
+from course_utils.checks.pes_refit import (
+    PES_RMSE_TIERS,
+    check_collision,
+    check_pes_model,
+    check_rmse_tier,
+    check_training_statistics,
+    held_out_rmse,
+    match_configurations,
+    predict_energies,
+)
 from course_utils.pes import (
     A_SURF,
     BRIDGE,
@@ -18,16 +28,6 @@ from course_utils.pes import (
     reference_energy,
     symmetry_coordinates,
     to_cartesian,
-)
-from course_utils.pes_exercise import (
-    PES_RMSE_TIERS,
-    check_collision,
-    check_pes_model,
-    check_rmse_tier,
-    check_training_statistics,
-    held_out_rmse,
-    match_configurations,
-    predict_energies,
 )
 
 

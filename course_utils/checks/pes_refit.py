@@ -1,15 +1,9 @@
-"""Checks behind the test cells of the PES-refit exercise (exercise 2, O2 on Pd(100)).
+"""Checks behind the test cells of the PES-refit exercise (``pes_refit``, O2 on Pd(100)).
 
 The test cells of ``solutions/pes_refit/pes_refit.ipynb`` call these functions,
-for the reasons given in :mod:`course_utils.exercises` (clear messages, no
+for the reasons given in :mod:`course_utils.checks._guard` (clear messages, no
 points lost to warnings, no effect of redefining a check in the notebook); the
-general helpers :func:`~course_utils.exercises.assert_close`,
-:func:`~course_utils.exercises.quiet` and
-:func:`~course_utils.exercises.assert_untampered` come from there, and so does the
-machinery shared by both exercises' checks: :func:`~course_utils.exercises.check_network`
-and :func:`~course_utils.exercises.run_network` (calling a student's model safely),
-:func:`~course_utils.exercises.array_digest` (pinning the held-out data) and
-:func:`~course_utils.exercises.make_read_only` (the module cannot be patched from a notebook).
+general helpers come from there and are re-exported here.
 
 The fitted network is graded on data the notebook never touches:
 :func:`check_rmse_tier` evaluates the student's ``model``, with the student's
@@ -31,17 +25,28 @@ import math
 import numpy as np
 import torch
 
-from course_utils.exercises import (
+from course_utils._validate import rmse
+from course_utils.checks._guard import (
     array_digest,
+    assert_close,
     assert_untampered,
     check_network,
     make_read_only,
+    quiet,
     run_network,
 )
-from course_utils.pes import A_SURF, load_pes_dataset, symmetry_coordinates, to_cartesian
+from course_utils.pes import (
+    A_SURF,
+    N_SYMMETRY_COORDS,
+    load_pes_dataset,
+    symmetry_coordinates,
+    to_cartesian,
+)
 
 __all__ = [
     "PES_RMSE_TIERS",
+    "assert_close",
+    "quiet",
     "check_collision",
     "check_pes_model",
     "check_rmse_tier",
@@ -58,7 +63,6 @@ PES_RMSE_TIERS: tuple[float, ...] = (500.0, 300.0, 250.0)
 #: SHA-256 of the held-out configurations and energies the tiers were calibrated on.
 _HELD_OUT_SHA256 = "29cd9d444746d9165e431cf34b1f1c9e76636f1cbd1d25bf13276336994a1f8e"
 
-N_INPUTS = 10
 
 
 def _numbers(value, expected: str) -> np.ndarray:
@@ -100,8 +104,8 @@ def _float_scalar(value, name: str) -> float:
 
 
 def _check_scaling(x_mean, x_std, y_mean, y_std):
-    x_mean = _float_vector(x_mean, "x_mean", N_INPUTS)
-    x_std = _float_vector(x_std, "x_std", N_INPUTS)
+    x_mean = _float_vector(x_mean, "x_mean", N_SYMMETRY_COORDS)
+    x_std = _float_vector(x_std, "x_std", N_SYMMETRY_COORDS)
     if np.any(x_std <= 0):
         raise AssertionError(f"x_std must be positive, but it is {x_std}.")
     y_mean, y_std = _float_scalar(y_mean, "y_mean"), _float_scalar(y_std, "y_std")
@@ -177,7 +181,7 @@ def predict_energies(model, coords, x_mean, x_std, y_mean, y_std) -> np.ndarray:
 
 
 def _rmse_mev(predicted: np.ndarray, reference: np.ndarray) -> float:
-    return 1000.0 * float(np.sqrt(np.mean((predicted - reference) ** 2)))
+    return 1000.0 * rmse(predicted, reference)
 
 
 def check_pes_model(model, x_mean, x_std, y_mean, y_std) -> None:

@@ -1,4 +1,4 @@
-"""Tests for course_utils/exercises.py: the checks behind the exercises' test cells."""
+"""Tests for course_utils/checks/_guard.py and checks/digit_classifier.py."""
 
 import builtins
 import sys
@@ -10,9 +10,8 @@ import torch
 from nbgrader_pipeline import network_failure_cases
 from torch import nn
 
-import course_utils.exercises as ex
-from course_utils.data import load_digits
-from course_utils.exercises import (
+import course_utils.checks.digit_classifier as ex
+from course_utils.checks.digit_classifier import (
     DIGIT_TIERS,
     assert_close,
     assert_equal,
@@ -23,6 +22,7 @@ from course_utils.exercises import (
     held_out_digit_accuracy,
     quiet,
 )
+from course_utils.data import load_digits
 
 
 class Constant(nn.Module):

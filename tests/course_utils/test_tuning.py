@@ -39,7 +39,7 @@ from course_utils.tuning import (
 
 optuna = pytest.importorskip("optuna")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def line_data(n=12):

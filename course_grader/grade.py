@@ -2,7 +2,7 @@
 
 Run from the course's root folder (the one with ``nbgrader_config.py``)::
 
-    python -m course_utils.grading digit_classifier     # or: make grade A=digit_classifier
+    python -m course_grader digit_classifier     # or: make grade A=digit_classifier
 
 It expects the submissions as nbgrader lays them out,
 ``submitted/<student>/<assignment>/<notebook>.ipynb`` (``nbgrader zip_collect``
@@ -37,8 +37,6 @@ returns a :class:`GradingReport`.
 from __future__ import annotations
 
 import argparse
-import html
-import json
 import os
 import re
 import signal
@@ -46,74 +44,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.preprocessors import NbGraderPreprocessor
-
-__all__ = [
-    "ClearHiddenTracebacks",
-    "FEEDBACK_PREPROCESSORS",
-    "GradingReport",
-    "StudentResult",
-    "grade_assignment",
-    "hidden_test_lines",
-    "main",
-    "run_nbgrader",
-    "scan_submission",
-]
-
-HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-
-#: Preprocessors of ``nbgrader generate_feedback`` used by :func:`grade_assignment`.
-FEEDBACK_PREPROCESSORS = (
-    "nbgrader.preprocessors.GetGrades",
-    "course_utils.grading.ClearHiddenTracebacks",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-)
-
-#: Code a student's notebook has no business containing: (pattern, reason).
-#: A match does not change the score; it puts the submission on the list of
-#: notebooks an instructor should read.
-SUSPICIOUS_CODE: tuple[tuple[str, str], ...] = (
-    (
-        r"\bget_ipython\b|\bipykernel\b",
-        "reaches into the IPython kernel, which can hide failing tests",
-    ),
-    (
-        r"excepthook|set_custom_exc|input_transformers|ast_transformers|showtraceback",
-        "changes how cells or errors are handled",
-    ),
-    (r"\bbuiltins\b|__builtins__", "changes Python's built-in functions"),
-    (
-        r"\bos\s*\.\s*_exit\b|\bsys\s*\.\s*exit\b|(?<![\w.])(?:exit|quit)\s*\("
-        r"|\bos\s*\.\s*kill\b|\bsignal\s*\.",
-        "exits or kills its own process",
-    ),
-    (
-        r"(?<![\w.])(?:exec|eval|compile|__import__|setattr|vars)\s*\(|\bimportlib\b|\bctypes\b"
-        r"|\bsys\s*\.\s*modules\b|__(?:dict|code|globals|class|setattr)__",
-        "builds or patches code at run time",
-    ),
-    (
-        r"^\s*(?:np|numpy|torch|nn|math|scipy|course_utils)(?:\s*\.\s*\w+)+\s*=(?!=)",
-        "replaces a function or attribute of a library (monkeypatching)",
-    ),
-    (
-        r"gradebook|nbgrader|HIDDEN TESTS|autograded|\.ipynb\b|\bsqlite",
-        "reads grading files or notebooks",
-    ),
-    (
-        r"\bsubprocess\b|\bsocket\b|\burllib\b|\brequests\b|\brmtree\b"
-        r"|\bos\s*\.\s*(?:remove|unlink|system)\b|^\s*!|^\s*%+(?:bash|sh|script|system|sx)\b",
-        "runs programs, deletes files or uses the network",
-    ),
-    (r"load_digits\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test digits"),
-    (r"load_pes_dataset\s*\([^)]*['\"](?:test|all)['\"]", "loads the held-out test configurations"),
-    (r"\btorch\s*\.\s*load\b|\bpickle\b|\bjoblib\b", "loads saved objects (pretrained weights?)"),
-)
+from .feedback import FEEDBACK_PREPROCESSORS, _html_text
+from .notebooks import _code_of, _protected_ids, hidden_test_lines
+from .scan import _edited_cells, scan_submission
 
 _FAILURE_REASONS = (
     (
@@ -137,25 +74,6 @@ _FAILURE_REASONS = (
     ),
     ("UnresponsiveKernelError", "the kernel stopped responding"),
 )
-
-
-class ClearHiddenTracebacks(NbGraderPreprocessor):
-    """Cut the tracebacks of cells with hidden tests down to the error message.
-
-    IPython's traceback of a failing cell shows the source lines around the
-    failing one, so nbgrader's feedback shows hidden tests even after
-    ``ClearHiddenTests`` removed them from the cell.  Put this preprocessor
-    before ``ClearHiddenTests`` in ``GenerateFeedback.preprocessors``; the
-    student still sees the error type and message (the tests' messages are
-    written to be read).
-    """
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
-        return cell, resources
 
 
 @dataclass
@@ -239,7 +157,8 @@ class GradingReport:
         return "\n".join(lines)
 
 
-def _grading_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+def course_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the course's commands run in: this Python's bin first, quiet progress."""
     env = dict(os.environ)
     # nbgrader runs `alembic` (to create the gradebook) from PATH.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -264,7 +183,7 @@ def run_nbgrader(
     proc = subprocess.Popen(
         [sys.executable, "-m", "nbgrader", *map(str, args)],
         cwd=course_dir,
-        env=_grading_env(extra_env),
+        env=course_env(extra_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -299,140 +218,6 @@ def _load_coursedir(course_dir: Path):
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course_dir)
     return coursedir
-
-
-def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8"))["cells"]
-
-
-def _code_of(folder: Path) -> str:
-    """All cell sources of the notebooks in ``folder`` (unreadable ones are skipped)."""
-    sources = []
-    for path in sorted(folder.glob("*.ipynb")):
-        try:
-            sources += [_source(c) for c in _cells(path) if isinstance(c, dict)]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return "\n".join(sources)
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
-def _grade_id(cell: dict) -> str | None:
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-
-
-def hidden_test_lines(source_notebooks: Iterable[Path], min_length: int = 20) -> set[str]:
-    """Distinctive lines of the hidden tests in the source notebooks.
-
-    Lines shorter than ``min_length`` (after stripping) and lines that also
-    appear outside the hidden regions are left out: they reveal nothing.
-    """
-    hidden, visible = set(), set()
-    for path in source_notebooks:
-        for cell in _cells(path):
-            inside = False
-            for line in _source(cell).splitlines():
-                if HIDDEN_BEGIN in line:
-                    inside = True
-                elif HIDDEN_END in line:
-                    inside = False
-                else:
-                    (hidden if inside else visible).add(line.strip())
-    return {line for line in hidden - visible if len(line) >= min_length}
-
-
-def _protected_ids(source_notebooks: Iterable[Path]) -> set[str]:
-    """grade_ids of the cells nbgrader restores from the source (tests, read-only cells)."""
-    ids = set()
-    for path in source_notebooks:
-        for cell in _cells(path):
-            meta = cell.get("metadata", {}).get("nbgrader") or {}
-            if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
-                ids.add(meta.get("grade_id"))
-    return ids
-
-
-def _without_comments(source: str) -> str:
-    import io
-    import tokenize
-
-    try:
-        tokens = [
-            t
-            for t in tokenize.generate_tokens(io.StringIO(source).readline)
-            if t.type != tokenize.COMMENT
-        ]
-        return tokenize.untokenize(tokens)
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return source
-
-
-def scan_submission(notebook: Path, protected_ids: Iterable[str] = ()) -> list[str]:
-    """Reasons to read a submitted notebook by hand (see :data:`SUSPICIOUS_CODE`).
-
-    Only the code the student controls is scanned: cells whose ``grade_id`` is
-    in ``protected_ids`` are restored from the source by nbgrader, whatever
-    the student put in them.  Comments are ignored.
-    """
-    try:
-        cells = _cells(notebook)
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # autograding reports an unreadable notebook itself
-    protected = set(protected_ids)
-    code = "\n".join(
-        _without_comments(_source(cell))
-        for cell in cells
-        if isinstance(cell, dict)
-        and cell.get("cell_type") == "code"
-        and _grade_id(cell) not in protected
-    )
-    flags = []
-    for pattern, reason in SUSPICIOUS_CODE:
-        match = re.search(pattern, code, flags=re.MULTILINE)
-        if match:
-            flags.append(f"{reason} ({match.group(0).strip()!r})")
-    return flags
-
-
-def _edited_cells(submission: Path, release: Path, protected_ids: Iterable[str]) -> list[str]:
-    """Flags for test and read-only cells that a submission deleted or edited."""
-    try:
-        mine = {_grade_id(c): c for c in _cells(submission) if isinstance(c, dict)}
-        original = {_grade_id(c): c for c in _cells(release)}
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    ids = [i for i in original if i in set(protected_ids)]
-    deleted = [i for i in ids if i not in mine]
-    edited = [
-        i
-        for i in ids
-        if i in mine
-        and (
-            _source(mine[i]) != _source(original[i])
-            or (mine[i].get("metadata", {}).get("nbgrader") or {}).get("points")
-            != (original[i].get("metadata", {}).get("nbgrader") or {}).get("points")
-        )
-    ]
-    flags = []
-    if deleted:
-        flags.append(
-            f"deleted the test or read-only cells {', '.join(deleted)} "
-            "(a deleted test cell scores 0)"
-        )
-    if edited:
-        flags.append(
-            f"edited the test or read-only cells {', '.join(edited)} "
-            "(nbgrader put the originals back)"
-        )
-    return flags
-
-
-def _html_text(path: Path) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8", errors="replace")))
 
 
 def _failure_reason(log: str) -> str:
@@ -675,9 +460,9 @@ def _grade_all(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m course_utils.grading <assignment> [options]``."""
+    """Command line: ``python -m course_grader <assignment> [options]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.grading",
+        prog="python -m course_grader",
         description="Autograde all submissions of an nbgrader assignment, generate "
         "feedback without hidden tests and export grades.csv.",
     )
@@ -708,7 +493,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(report.summary())
     return 1 if report.failed or not report.results else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

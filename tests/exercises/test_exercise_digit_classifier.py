@@ -28,7 +28,7 @@ and the expected scores, asserted cell by cell in EXPECTED:
     patcher         0  wrong sigmoid, untrained, and numpy/builtins monkeypatched:
                        every check after the patch fails
 
-All of them are graded in one run of course_utils.grading, which shows that
+All of them are graded in one run of course_grader, which shows that
 broken and hostile notebooks do not stop the others from being graded.
 """
 
@@ -40,7 +40,7 @@ import nbgrader_pipeline as pipeline
 import pytest
 from nbgrader_pipeline import Exercise, cell, solved_release, variant
 
-from course_utils.exercises import DIGIT_TIERS
+from course_utils.checks.digit_classifier import DIGIT_TIERS
 
 POINTS = {
     "test_sigmoid": 2,
@@ -103,9 +103,9 @@ def check_accuracy_tier(*args, **kwargs):
 
 quiet = check_digit_model = assert_equal = check_accuracy_tier
 get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)
-import course_utils.exercises
+import course_utils.checks.digit_classifier
 try:
-    course_utils.exercises.check_accuracy_tier = check_accuracy_tier
+    course_utils.checks.digit_classifier.check_accuracy_tier = check_accuracy_tier
 except AttributeError:
     pass
 """

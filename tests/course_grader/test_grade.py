@@ -1,4 +1,4 @@
-"""Tests for course_utils/grading.py.
+"""Tests for the course_grader package.
 
 The pipeline tests grade a small made-up assignment ("toy") through the real
 nbgrader commands, in a temporary course folder, with a 5-second cell limit:
@@ -17,7 +17,7 @@ from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader_pipeline import check_graded_or_reported
 
-from course_utils.grading import (
+from course_grader import (
     ClearHiddenTracebacks,
     grade_assignment,
     hidden_test_lines,
@@ -257,7 +257,7 @@ def _notebook_file(tmp_path, *sources, grade_ids=None):
     [
         "np.allclose = lambda *a, **k: True",
         "import builtins\nbuiltins.abs = lambda x: 0",
-        "course_utils.exercises.__dict__['check'] = None",
+        "course_utils.checks.digit_classifier.__dict__['check'] = None",
         "get_ipython().set_custom_exc((Exception,), print)",
         "import os\nos._exit(0)",
         "exit()",

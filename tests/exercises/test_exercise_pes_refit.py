@@ -28,7 +28,7 @@ and the expected scores, asserted cell by cell in EXPECTED:
     wrong_shape   9  the network ends in 10 outputs: interface, tiers and the
                      calculator (which rejects it) fail
 
-All of them are graded in one run of course_utils.grading.
+All of them are graded in one run of course_grader.
 """
 
 import copy
@@ -39,7 +39,7 @@ import nbgrader_pipeline as pipeline
 import pytest
 from nbgrader_pipeline import Exercise, cell, solved_release, variant
 
-from course_utils.pes_exercise import PES_RMSE_TIERS
+from course_utils.checks.pes_refit import PES_RMSE_TIERS
 
 POINTS = {
     "test_exchange_atoms": 1,

@@ -1,0 +1,67 @@
+"""Reading nbgrader notebooks: cell sources, grade ids, and the marker strings (one copy)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+#: nbgrader's marker strings (after ``### ``), written once for the grader and the tests.
+SOLUTION_BEGIN, SOLUTION_END = "BEGIN SOLUTION", "END SOLUTION"
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+MARKERS = (SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, HIDDEN_END)
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _code_of(folder: Path) -> str:
+    """All cell sources of the notebooks in ``folder`` (unreadable ones are skipped)."""
+    sources = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            sources += [_source(c) for c in _cells(path) if isinstance(c, dict)]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return "\n".join(sources)
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _grade_id(cell: dict) -> str | None:
+    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+
+
+def hidden_test_lines(source_notebooks: Iterable[Path], min_length: int = 20) -> set[str]:
+    """Distinctive lines of the hidden tests in the source notebooks.
+
+    Lines shorter than ``min_length`` (after stripping) and lines that also
+    appear outside the hidden regions are left out: they reveal nothing.
+    """
+    hidden, visible = set(), set()
+    for path in source_notebooks:
+        for cell in _cells(path):
+            inside = False
+            for line in _source(cell).splitlines():
+                if HIDDEN_BEGIN in line:
+                    inside = True
+                elif HIDDEN_END in line:
+                    inside = False
+                else:
+                    (hidden if inside else visible).add(line.strip())
+    return {line for line in hidden - visible if len(line) >= min_length}
+
+
+def _protected_ids(source_notebooks: Iterable[Path]) -> set[str]:
+    """grade_ids of the cells nbgrader restores from the source (tests, read-only cells)."""
+    ids = set()
+    for path in source_notebooks:
+        for cell in _cells(path):
+            meta = cell.get("metadata", {}).get("nbgrader") or {}
+            if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+                ids.add(meta.get("grade_id"))
+    return ids
