@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._torch_utils import eval_mode
 from ._validate import check_int
 
 _QUIET_VALUES = {"0", "false", "no", "off"}
@@ -93,15 +94,12 @@ def evaluate(
     """Mean loss of ``model`` over ``data = (X, y)``, without gradients."""
     X, y = _check_pair("data", data)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = 0.0
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(model):
         for start in range(0, len(X), batch_size):
             xb = X[start : start + batch_size].to(device)
             yb = y[start : start + batch_size].to(device)
             total += float(loss_fn(model(xb), yb)) * len(xb)
-    model.train(was_training)
     return total / len(X)
 
 
@@ -119,6 +117,7 @@ def fit(
     seed: int | None = None,
     progress: bool | None = None,
     desc: str = "training",
+    device: str | torch.device | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` with mini-batch gradient descent.
 
@@ -128,7 +127,8 @@ def fit(
     Parameters
     ----------
     model : torch.nn.Module
-        The model; it is trained in place on the device its parameters are on.
+        The model; it is trained in place on ``device`` and handed back on the
+        device it came on.
     train_data : tuple of (X, y)
         Tensors or arrays with the same first dimension (the samples).
     loss_fn : callable
@@ -153,6 +153,9 @@ def fit(
         Show a progress bar; by default :func:`progress_enabled` decides.
     desc : str
         Label of the progress bar.
+    device : str or torch.device, optional
+        Where to train. By default :func:`default_device`: the GPU if PyTorch
+        sees one, otherwise the CPU.
 
     Returns
     -------
@@ -169,7 +172,9 @@ def fit(
     X, y = _check_pair("train_data", train_data)
     val = _check_pair("validation_data", validation_data) if validation_data is not None else None
 
-    device = next(model.parameters()).device
+    home = next(model.parameters()).device
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     history: dict[str, list[float]] = {"train_loss": []}
     if val is not None:
@@ -207,6 +212,7 @@ def fit(
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.to(home)
     return history
 
 

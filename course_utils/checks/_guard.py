@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils._torch_utils import dtype_and_device, eval_mode
+
 __all__ = [
     "ReadOnlyModule",
     "array_digest",
@@ -262,21 +264,15 @@ def run_network(model: nn.Module, X, failure: str, hint: Callable[[], str] | Non
     AssertionError
         If the student's model raises anything.
     """
-    params = [p for p in model.parameters() if p.is_floating_point()]
-    device = params[0].device if params else torch.device("cpu")
-    dtype = params[0].dtype if params else torch.float32
+    dtype, device = dtype_and_device(model)
     X = torch.as_tensor(X).clone().to(device=device, dtype=dtype)
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad(), quiet():
+        with torch.no_grad(), eval_mode(model), quiet():
             return model(X)
     except Exception as exc:  # the student's code may raise anything
         raise AssertionError(
             f"{failure}: {type(exc).__name__}: {exc}" + (hint() if hint else "")
         ) from None
-    finally:
-        model.train(was_training)
 
 
 def array_digest(*arrays) -> str:

@@ -155,3 +155,27 @@ def test_count_parameters_of_the_lecture_digit_network():
     net[0].weight.requires_grad_(False)
     assert count_parameters(net) == 13002 - 784 * 16
     assert count_parameters(net, trainable_only=False) == 13002
+
+
+def test_fit_trains_on_the_default_device_and_hands_the_model_back(monkeypatch):
+    """fit() trains where default_device() says (the GPU when PyTorch sees one) and returns
+    the model on the device it came on; on this CPU-only run we watch the device it uses."""
+    import course_utils.training as training
+
+    seen = []
+    monkeypatch.setattr(training, "default_device", lambda: seen.append(1) or torch.device("cpu"))
+    model = torch.nn.Linear(2, 1)
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    training.fit(model, (X, y), loss_fn=torch.nn.MSELoss(), optimizer=opt, epochs=2, progress=False)
+    assert seen, "fit() did not ask default_device() where to train"
+    assert next(model.parameters()).device.type == "cpu"
+    assert training.default_device().type in {"cpu", "cuda"}
+
+
+def test_fit_accepts_an_explicit_device():
+    model = torch.nn.Linear(2, 1)
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, (X, y), loss_fn=torch.nn.MSELoss(), optimizer=opt, epochs=1, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
