@@ -106,7 +106,7 @@ def plot_digits(
             if labels is not None and int(labels[k]) != int(predictions[k]):
                 colour = "tab:red"
         if parts:
-            ax.set_title(" / ".join(parts), fontsize=8, color=colour)
+            ax.set_title(" / ".join(parts), fontsize=10, color=colour)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -299,7 +299,7 @@ def plot_landscape(
     ax.set_ylabel(ylabel)
     ax.grid(False)
     if paths:
-        ax.legend(loc="best", fontsize="small", frameon=True)
+        ax.legend(loc="best", frameon=True)
     return ax
 
 
@@ -407,7 +407,7 @@ def plot_network(
                         x0 + t * (x1 - x0),
                         y0 + t * (y1 - y0),
                         f"{w:g}",
-                        fontsize=7,
+                        fontsize=9,
                         ha="center",
                         va="center",
                         color=colour,
@@ -425,9 +425,9 @@ def plot_network(
                 )
             )
             if value is not None:
-                ax.text(*pos[l][j], f"{value:.2f}", ha="center", va="center", fontsize=8, zorder=4)
+                ax.text(*pos[l][j], f"{value:.2f}", ha="center", va="center", fontsize=9, zorder=4)
         ax.text(
-            dx * l, ys(max(sizes))[-1] - 0.45, layer_names[l], ha="center", va="top", fontsize=9
+            dx * l, ys(max(sizes))[-1] - 0.45, layer_names[l], ha="center", va="top", fontsize=10
         )
     ax.set_xlim(-0.5, dx * (len(sizes) - 1) + 0.5)
     ax.set_ylim(ys(max(sizes))[-1] - 0.9, ys(max(sizes))[0] + 0.4)
