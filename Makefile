@@ -13,11 +13,13 @@ ASSIGNMENTS := digit_classifier pes_refit
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test lab release grade benchmark clean help
+.PHONY: install book test test-fast lint lab release grade benchmark clean help
 
 help:
 	@echo "make book     install (once) and build the website into _build/html"
-	@echo "make test     install (once) and run the whole test suite"
+	@echo "make test     install (once), lint, and run the whole test suite (what CI runs)"
+	@echo "make test-fast  the unit tests only (no notebooks, no nbgrader pipeline)"
+	@echo "make lint     ruff check and ruff format --check"
 	@echo "make lab      open the exercises in JupyterLab"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[grader,test,dev]"
 	$(BIN)/python -m pip check
 	@touch $(STAMP)
 
@@ -38,8 +40,15 @@ book: $(STAMP)
 	COURSE_PROGRESS=0 $(BIN)/jupyter-book build .
 	@echo "Open _build/html/index.html in a browser."
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab exercises/

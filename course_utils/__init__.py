@@ -35,4 +35,4 @@ seeds, no warning filters and no downloads.  A notebook opts in explicitly,
 for example with :func:`course_utils.plotting.use_course_style`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version is written (pyproject.toml reads it)

@@ -8,13 +8,25 @@ from conftest import ROOT
 from packaging.requirements import Requirement
 
 # conda-forge names that differ from PyPI names
-CONDA_TO_PYPI = {"pytorch": "torch"}
+CONDA_TO_PYPI = {"pytorch": "torch", "tblite-python": "tblite"}
 
 
 def _pyproject() -> dict[str, str]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    """The runtime dependencies and every extra: environment.yml is the full developer set."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        deps += extra
     reqs = [Requirement(d) for d in deps]
     return {r.name.lower(): str(r.specifier) for r in reqs}
+
+
+def test_test_and_dev_tools_are_extras_not_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {Requirement(d).name.lower() for d in project["dependencies"]}
+    tools = {"pytest", "psycopg2-binary", "playwright", "ruff", "pre-commit", "nbstripout"}
+    assert not runtime & tools, f"move {sorted(runtime & tools)} to an extra"
+    assert {"test", "dev", "grader"} <= set(project["optional-dependencies"])
 
 
 def _normalise(spec: str) -> str:
