@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-BUILD = ROOT / "_build"
+# The suite builds the book into _build/ as `make book` does. COURSE_BOOK_OUTPUT=<dir> builds into
+# <dir>/_build instead (jupyter-book's --path-output), to test one's own build without touching
+# the shared one.
+OUTPUT = Path(os.environ.get("COURSE_BOOK_OUTPUT") or ROOT).resolve()
+BUILD = OUTPUT / "_build"
 CACHE = BUILD / ".jupyter_cache"
 
 
@@ -46,7 +51,7 @@ def run_env() -> dict[str, str]:
 def built_book() -> Path:
     """Build the website exactly as `make book` does (cached), return _build/html."""
     result = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT)],
+        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(OUTPUT)],
         cwd=ROOT,
         env=run_env(),
         capture_output=True,
