@@ -36,24 +36,43 @@ def _grade_id(cell: dict) -> str | None:
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
-def hidden_test_lines(source_notebooks: Iterable[Path], min_length: int = 20) -> set[str]:
-    """Distinctive lines of the hidden tests in the source notebooks.
+def marked_lines(
+    notebooks: Iterable[Path],
+    regions: Iterable[tuple[str, str]] = ((HIDDEN_BEGIN, HIDDEN_END),),
+    min_length: int = 20,
+) -> set[str]:
+    """Distinctive lines inside nbgrader's marked regions of ``notebooks``.
 
-    Lines shorter than ``min_length`` (after stripping) and lines that also
-    appear outside the hidden regions are left out: they reveal nothing.
+    Parameters
+    ----------
+    notebooks : iterable of Path
+        Source notebooks (``solutions/<assignment>/<assignment>.ipynb``).
+    regions : iterable of (begin, end) markers
+        Which regions: the hidden tests by default; add
+        ``(SOLUTION_BEGIN, SOLUTION_END)`` for the model answers.
+    min_length : int
+        Lines shorter than this (after stripping) are left out, and so are lines
+        that also appear outside the regions: they reveal nothing.
     """
-    hidden, visible = set(), set()
-    for path in source_notebooks:
+    regions = tuple(regions)
+    secret, visible = set(), set()
+    for path in notebooks:
         for cell in _cells(path):
-            inside = False
+            inside = None
             for line in _source(cell).splitlines():
-                if HIDDEN_BEGIN in line:
-                    inside = True
-                elif HIDDEN_END in line:
-                    inside = False
+                begin = next((r for r in regions if r[0] in line), None)
+                if inside is None and begin is not None:
+                    inside = begin
+                elif inside is not None and inside[1] in line:
+                    inside = None
                 else:
-                    (hidden if inside else visible).add(line.strip())
-    return {line for line in hidden - visible if len(line) >= min_length}
+                    (secret if inside is not None else visible).add(line.strip())
+    return {line for line in secret - visible if len(line) >= min_length}
+
+
+def hidden_test_lines(source_notebooks: Iterable[Path], min_length: int = 20) -> set[str]:
+    """Distinctive lines of the hidden tests in the source notebooks (see :func:`marked_lines`)."""
+    return marked_lines(source_notebooks, min_length=min_length)
 
 
 def _protected_ids(source_notebooks: Iterable[Path]) -> set[str]:

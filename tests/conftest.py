@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -23,21 +22,15 @@ CACHE = BUILD / ".jupyter_cache"
 
 def toc_files() -> list[str]:
     """Every page the TOC lists, as paths relative to the root, without suffix."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            files.append(chapter["file"])
-            files.extend(s["file"] for s in chapter.get("sections", []))
-    return files
+    from course_grader.course import toc_entries
+
+    return toc_entries(ROOT)
 
 
 def toc_path(entry: str) -> Path:
-    for suffix in (".ipynb", ".md"):
-        path = ROOT / f"{entry}{suffix}"
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"_toc.yml lists {entry!r} but no such page exists")
+    from course_grader.course import toc_path as _toc_path
+
+    return _toc_path(ROOT, entry)
 
 
 def run_env() -> dict[str, str]:

@@ -30,9 +30,16 @@ import pytest
 from conftest import ROOT
 
 from course_grader import grade_assignment, hidden_test_lines, run_nbgrader
+from course_grader.notebooks import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    MARKERS,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    marked_lines,
+)
 
 #: What nbgrader strips from a release (and from feedback).
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def without_markers(source: str) -> str:
     return "\n".join(
         line
         for line in source.splitlines()
-        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+        if SOLUTION_BEGIN not in line and SOLUTION_END not in line
     )
 
 
@@ -98,10 +105,9 @@ def variant(nb, **answers):
 
 def copy_course(assignment: str, dest: Path) -> Path:
     """nbgrader_config.py, solutions/ and exercises/ of one assignment, copied to ``dest``."""
-    shutil.copy(ROOT / "nbgrader_config.py", dest)
-    shutil.copytree(ROOT / "solutions" / assignment, dest / "solutions" / assignment)
-    shutil.copytree(ROOT / "exercises" / assignment, dest / "exercises" / assignment)
-    return dest
+    from course_grader.course import copy_course as _copy_course
+
+    return _copy_course(ROOT, dest, [assignment])
 
 
 # -- the release, without running anything ----------------------------------------------------
@@ -132,14 +138,8 @@ def check_release_hides_solutions(exercise: Exercise):
     assert not [m for m in MARKERS if m in text]
     assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
     source = nbformat.read(exercise.source, as_version=4)
-    solution_lines = {
-        line.strip()
-        for c in source.cells
-        for block in re.findall(r"BEGIN SOLUTION(.*?)### END SOLUTION", c.source, re.S)
-        for line in block.splitlines()
-        if len(line.strip()) >= 25
-    }
-    secrets = solution_lines | hidden_test_lines([exercise.source])
+    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
+    secrets = marked_lines([exercise.source], regions, min_length=20)
     assert len(secrets) > 20, "the check would be nearly empty"
     leaked = sorted(s for s in secrets if s in text)
     assert not leaked, f"solution or hidden-test lines in the release: {leaked[:3]}"

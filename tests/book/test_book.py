@@ -2,14 +2,20 @@
 no solution or hidden test anywhere."""
 
 import json
-import re
 
 import pytest
 from conftest import ROOT, toc_files
 
-pytestmark = pytest.mark.slow
+from course_grader.notebooks import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    MARKERS,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    marked_lines,
+)
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+pytestmark = pytest.mark.slow
 
 
 def _site_files(html_dir):
@@ -42,24 +48,17 @@ def test_site_has_no_solution_markers(built_book):
 
 
 def _secret_lines():
-    """Distinctive lines of solution regions and hidden tests in solutions/."""
+    """Distinctive lines of solution regions and hidden tests in solutions/ that no public
+    page (chapter or release) shows."""
     public = set()
     for nb_path in list((ROOT / "chapters").glob("*.ipynb")) + list(
         (ROOT / "exercises").rglob("*.ipynb")
     ):
         for cell in json.loads(nb_path.read_text())["cells"]:
             public.update(line.strip() for line in "".join(cell["source"]).splitlines())
-    secrets = set()
-    for nb_path in (ROOT / "solutions").rglob("*.ipynb"):
-        for cell in json.loads(nb_path.read_text())["cells"]:
-            text = "".join(cell["source"])
-            for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)(.*?)### END", text, re.S):
-                secrets.update(
-                    line.strip()
-                    for line in block.splitlines()
-                    if len(line.strip()) >= 25 and line.strip() not in public
-                )
-    return secrets
+    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
+    lines = marked_lines((ROOT / "solutions").rglob("*.ipynb"), regions, min_length=25)
+    return lines - public
 
 
 def test_site_contains_no_solution_or_hidden_test_code(built_book):
