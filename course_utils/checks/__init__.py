@@ -6,6 +6,10 @@
 ``_guard``
     What they share: tamper detection, quiet execution, clear comparisons and
     read-only modules of checks.
+``validate``
+    The course's *Validate* (command line and JupyterLab button): nbgrader's
+    validator with the course's settings from any folder, failing on a cell
+    stopped at the time limit.  It runs outside the kernel.
 
 Only student-facing checks live here; the instructor's grading tool is the
 separate package ``course_grader``, which student kernels never import.

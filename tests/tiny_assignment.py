@@ -1,0 +1,79 @@
+"""A tiny nbgrader assignment for tests of the course's nbgrader set-up (not a test module).
+
+The real exercises take a minute each to run; this one runs in a second, so
+tests of the class loop (release, fetch, submit, collect, grade, feedback) and
+of Validate stay fast.  :func:`tiny_source` is the instructor's notebook,
+:func:`tiny_course` a course folder around it with the course's own
+``nbgrader_config.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from conftest import ROOT
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+#: The assignment's name and its points: one visible+hidden test cell.
+NAME, POINTS = "tiny", 2
+
+
+def meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    """nbgrader cell metadata (schema 3)."""
+    data = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+    }
+    if points is not None:
+        data["points"] = points
+    return {"nbgrader": data}
+
+
+def tiny_source(*, before_test: str = "") -> nbformat.NotebookNode:
+    """The instructor's notebook: ``double(x)`` to write and a test cell worth 2 points.
+
+    ``before_test`` is an ordinary code cell put between the answer and its
+    test (for example a slow one, to test the time limit).
+    """
+    cells = [
+        new_markdown_cell("# Tiny\n\nWrite `double`.", metadata=meta("intro", locked=True)),
+        new_code_cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+            metadata=meta("answer", solution=True),
+        ),
+    ]
+    if before_test:
+        cells.append(new_code_cell(before_test))
+    cells.append(
+        new_code_cell(
+            "assert double(2) == 4, 'double(2) should be 4'\n"
+            "### BEGIN HIDDEN TESTS\nassert double(-3) == -6\n### END HIDDEN TESTS",
+            metadata=meta("test_double", grade=True, locked=True, points=POINTS),
+        )
+    )
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    return nb
+
+
+def tiny_course(dest: Path, *, config_lines: str = "", **source_options) -> Path:
+    """A course folder in ``dest``: the course's nbgrader_config.py (plus
+    ``config_lines``) and ``solutions/tiny/tiny.ipynb``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    if config_lines:
+        with open(dest / "nbgrader_config.py", "a") as f:
+            f.write("\n" + config_lines + "\n")
+    folder = dest / "solutions" / NAME
+    folder.mkdir(parents=True)
+    nbformat.write(tiny_source(**source_options), folder / f"{NAME}.ipynb")
+    return dest
