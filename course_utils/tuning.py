@@ -240,6 +240,7 @@ def train_full_batch(
     val_data=None,
     eval_every: int | None = None,
     report: Callable[[int, float], None] | None = None,
+    patience: int | None = None,
 ) -> dict:
     """Train ``model`` with full-batch Adam on the mean squared error.
 
@@ -270,13 +271,21 @@ def train_full_batch(
         Called as ``report(epoch, val_mse)`` at every evaluation; it may raise
         an exception (such as ``optuna.TrialPruned``) to stop training.
         Needs ``val_data``.
+    patience : int, optional
+        Early stopping: stop when the validation loss has not improved for this
+        many epochs (checked at every evaluation), and put back the weights of
+        the evaluation with the lowest validation loss.  Needs ``val_data``;
+        ``epochs`` is then the most the run may take.
 
     Returns
     -------
     dict
-        ``train_mse`` and ``val_mse`` (after the last epoch; ``val_mse`` is None
-        without validation data), ``epochs`` (steps taken) and ``history``, a
-        dict of lists ``epoch``, ``train_mse``, ``val_mse``.
+        ``train_mse`` and ``val_mse`` (of the returned weights: after the last
+        epoch, or with ``patience`` at the best evaluation; ``val_mse`` is None
+        without validation data), ``epochs`` (steps taken), ``best_epoch``
+        (the epoch of the returned weights), ``stopped_early`` (True when
+        ``patience`` ended the run before ``epochs``) and ``history``, a dict of
+        lists ``epoch``, ``train_mse``, ``val_mse``.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
@@ -293,10 +302,16 @@ def train_full_batch(
         raise ValueError(f"eval_every must be a positive integer, not {eval_every!r}.")
     if report is not None and val_data is None:
         raise ValueError("report needs val_data: it is called with the validation loss.")
+    if patience is not None:
+        patience = check_int(patience, "patience", minimum=1)
+        if val_data is None:
+            raise ValueError("early stopping (patience) needs val_data to watch.")
     X, y = _check_xy("train_data", train_data)
     val = _check_xy("val_data", val_data) if val_data is not None else None
 
     history: dict[str, list] = {"epoch": [], "train_mse": [], "val_mse": []}
+    best = {"val_mse": math.inf, "epoch": 0, "train_mse": math.nan, "state": None}
+    stopped_early = False
     with single_thread():
         optimizer = _adam(model.parameters(), float(lr), float(weight_decay))
         model.train()
@@ -316,11 +331,27 @@ def train_full_batch(
                 history["val_mse"].append(val_mse)
                 if report is not None:
                     report(epoch, val_mse)
+                if patience is not None:
+                    if val_mse < best["val_mse"]:
+                        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                        best.update(val_mse=val_mse, epoch=epoch, train_mse=train_mse, state=state)
+                    elif epoch - best["epoch"] >= patience and epoch < epochs:
+                        stopped_early = True
+                        break
+        if best["state"] is not None:
+            model.load_state_dict(best["state"])
         model.eval()
+    if patience is not None:
+        train_mse, val_mse, best_epoch = best["train_mse"], best["val_mse"], best["epoch"]
+    else:
+        train_mse, val_mse = history["train_mse"][-1], history["val_mse"][-1]
+        best_epoch = history["epoch"][-1]
     return {
-        "train_mse": history["train_mse"][-1],
-        "val_mse": history["val_mse"][-1],
+        "train_mse": train_mse,
+        "val_mse": val_mse,
         "epochs": history["epoch"][-1],
+        "best_epoch": best_epoch,
+        "stopped_early": stopped_early,
         "history": history,
     }
 
@@ -373,6 +404,7 @@ def score_config(
     seed: int = 0,
     eval_every: int | None = None,
     report: Callable[[int, float], None] | None = None,
+    patience: int | None = None,
 ) -> dict:
     """Build, train and validate the model of one configuration.
 
@@ -389,12 +421,17 @@ def score_config(
         random stream, so that differences come from the hyperparameters.
     eval_every, report
         Passed to :func:`train_full_batch` (for pruning).
+    patience : int, optional
+        Early stopping, passed to :func:`train_full_batch`: ``epochs`` becomes
+        the maximum, and the errors are those of the best evaluation.
 
     Returns
     -------
     dict
         The configuration plus ``train_rmse``, ``val_rmse`` (root mean squared
-        errors, in the unit of the targets) and ``seconds`` (wall time).
+        errors, in the unit of the targets), ``best_epoch`` and
+        ``stopped_early`` (see :func:`train_full_batch`), ``history`` (its
+        recorded losses) and ``seconds`` (wall time).
     """
     _check_config(config)
     X, y = _check_xy("train_data", train_data)
@@ -409,11 +446,15 @@ def score_config(
         val_data=val_data,
         eval_every=eval_every,
         report=report,
+        patience=patience,
     )
     return {
         **dict(config),
         "train_rmse": math.sqrt(result["train_mse"]),
         "val_rmse": math.sqrt(result["val_mse"]) if result["val_mse"] is not None else None,
+        "best_epoch": result["best_epoch"],
+        "stopped_early": result["stopped_early"],
+        "history": result["history"],
         "seconds": time.perf_counter() - start,
     }
 

@@ -242,6 +242,55 @@ def test_train_full_batch_rejects_flat_targets():
         )
 
 
+def test_early_stopping_returns_the_best_evaluation():
+    # Validation data the model cannot fit: its loss falls at first, then rises.
+    X, y = line_data()
+    Xv, yv = X[::3], torch.zeros_like(y[::3])
+    config = {"depth": 2, "width": 16, "lr": 1e-2}
+    model = build_model(config, seed=0)
+    result = train_full_batch(
+        model, (X, y), lr=1e-2, epochs=2000, val_data=(Xv, yv), eval_every=5, patience=50
+    )
+    history = result["history"]
+    best = int(np.argmin(history["val_mse"]))
+    assert result["stopped_early"] and result["epochs"] < 2000
+    assert result["best_epoch"] == history["epoch"][best]
+    assert result["epochs"] - result["best_epoch"] >= 50  # waited `patience` epochs
+    assert result["val_mse"] == pytest.approx(history["val_mse"][best])
+    with torch.no_grad():  # the weights of the best evaluation are back
+        assert float(torch.mean((model(Xv) - yv) ** 2)) == pytest.approx(
+            history["val_mse"][best], rel=1e-5
+        )
+        assert float(torch.mean((model(X) - y) ** 2)) == pytest.approx(
+            result["train_mse"], rel=1e-5
+        )
+
+
+def test_early_stopping_that_never_triggers_runs_all_epochs():
+    X, y = line_data()
+    result = score_config(
+        {"depth": 2, "width": 16, "lr": 1e-2},
+        (X, y),
+        (X, y),
+        epochs=100,
+        eval_every=10,
+        patience=500,
+    )
+    assert not result["stopped_early"] and result["history"]["epoch"][-1] == 100
+    assert result["best_epoch"] == 100  # the fit keeps improving on its own training data
+
+
+def test_early_stopping_needs_validation_data():
+    with pytest.raises(ValueError, match="val_data"):
+        train_full_batch(
+            build_model({"depth": 1, "width": 2, "lr": 1}),
+            line_data(),
+            lr=1e-3,
+            epochs=5,
+            patience=3,
+        )
+
+
 def test_build_model_is_reproducible_and_leaves_global_rng_alone():
     config = {"depth": 3, "width": 32, "lr": 1e-3}
     torch.manual_seed(123)
