@@ -28,7 +28,11 @@ c.Execute.interrupt_on_timeout = True
 # in the instructor's package; the student edition has no course_grader and needs no feedback.
 try:
     from course_grader.feedback import FEEDBACK_PREPROCESSORS
+    from course_grader.restore import SANITIZE_PREPROCESSORS
 except ImportError:  # the student edition
     pass
 else:
     c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
+    # A test cell the student deleted is put back before grading (nbgrader's own option,
+    # OverwriteCells.add_missing_cells, fails when a read-only cell comes before the test).
+    c.Autograde.sanitize_preprocessors = list(SANITIZE_PREPROCESSORS)

@@ -9,7 +9,10 @@ of Validate stay fast.  :func:`tiny_source` is the instructor's notebook,
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -35,7 +38,8 @@ def meta(grade_id: str, *, grade=False, solution=False, locked=False, points=Non
 
 
 def tiny_source(*, before_test: str = "") -> nbformat.NotebookNode:
-    """The instructor's notebook: ``double(x)`` to write and a test cell worth 2 points.
+    """The instructor's notebook: ``double(x)`` to write, a read-only heading and
+    a test cell worth 2 points.
 
     ``before_test`` is an ordinary code cell put between the answer and its
     test (for example a slow one, to test the time limit).
@@ -49,6 +53,8 @@ def tiny_source(*, before_test: str = "") -> nbformat.NotebookNode:
     ]
     if before_test:
         cells.append(new_code_cell(before_test))
+    # A read-only cell before the test, as in the real exercises (task4-tests).
+    cells.append(new_markdown_cell("## Test", metadata=meta("tests_heading", locked=True)))
     cells.append(
         new_code_cell(
             "assert double(2) == 4, 'double(2) should be 4'\n"
@@ -77,3 +83,31 @@ def tiny_course(dest: Path, *, config_lines: str = "", **source_options) -> Path
     folder.mkdir(parents=True)
     nbformat.write(tiny_source(**source_options), folder / f"{NAME}.ipynb")
     return dest
+
+
+def nbgrader(*args, cwd: Path, env: dict | None = None, timeout: float = 300, **popen):
+    """Run ``nbgrader <args>`` in ``cwd`` with this Python; returns the CompletedProcess.
+
+    This Python's ``bin/`` goes first on PATH (nbgrader runs ``alembic`` from
+    there).  ``popen`` goes to :func:`subprocess.run` (e.g. ``user=`` to run as
+    another Unix account).
+    """
+    full = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *map(str, args)],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **popen,
+    )
+
+
+def score(course: Path, student: str, assignment: str = NAME) -> float:
+    """A student's automatic points in the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "nn-compchem") as gb:
+        return float(gb.find_submission(assignment, student).code_score)
