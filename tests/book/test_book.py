@@ -32,8 +32,9 @@ def test_index_and_a_page_for_every_toc_entry(built_book):
     assert (built_book / "index.html").exists()
     missing = [e for e in toc_files() if not (built_book / f"{e}.html").exists()]
     assert not missing, f"no page built for {missing}"
-    intro = (built_book / f"{toc_files()[0]}.html").read_text()
-    assert "Neural networks for computational chemistry" in intro
+    landing = (built_book / f"{toc_files()[0]}.html").read_text()
+    assert "Neural networks for computational chemistry" in landing
+    intro = (built_book / "chapters" / "01_introduction.html").read_text()
     assert "<img" in intro, "the introduction's figure was not rendered"
 
 
