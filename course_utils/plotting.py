@@ -205,7 +205,7 @@ def plot_landscape(
         Plot window; the grid spans it.
     paths : mapping of str to array_like of shape (n, 2), optional
         Labelled sequences of points ``(x, y)``, for example from
-        :func:`course_utils.nn_basics.optimizer_path`.  Each is drawn as a line
+        :func:`course_utils.surfaces.optimizer_path`.  Each is drawn as a line
         with dots; a square marks its start and a star its last point.  A path
         that ends outside the window is drawn only until it leaves for good,
         so a diverging path visibly leaves the plot (and has no star).
