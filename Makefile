@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 ASSIGNMENTS := digit_classifier pes_refit
+EDITION     ?= _build/student-edition
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test test-fast lint lab release grade benchmark clean help
+.PHONY: install book test test-fast lint lab release grade benchmark student-edition instructor-only clean help
 
 help:
 	@echo "make book     install (once) and build the website into _build/html"
@@ -24,6 +25,7 @@ help:
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
 	@echo "make benchmark  check the time budgets (chapters, book, autograding)"
+	@echo "make student-edition  write the course without solutions and grading code to $(EDITION)"
 	@echo "make clean    remove the build, keep the environment"
 
 install: $(STAMP)
@@ -40,7 +42,7 @@ book: $(STAMP)
 	COURSE_PROGRESS=0 $(BIN)/jupyter-book build .
 	@echo "Open _build/html/index.html in a browser."
 
-test: $(STAMP) lint
+test: instructor-only $(STAMP) lint
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -53,16 +55,25 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab exercises/
 
-release: $(STAMP)
+release: instructor-only $(STAMP)
 	cd $(CURDIR) && for a in $(ASSIGNMENTS); do \
 		$(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
 
-grade: $(STAMP)
+grade: instructor-only $(STAMP)
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>"; exit 2; }
 	$(BIN)/python -m course_grader $(A)
 
-benchmark: $(STAMP)
+benchmark: instructor-only $(STAMP)
 	$(BIN)/python .ci/benchmark.py
+
+# What students get: chapters, exercises, course_utils and the set-up, from the last commit.
+student-edition: instructor-only $(STAMP)
+	$(BIN)/python -m course_grader.edition $(EDITION) --force
+
+# Targets that need the instructor's files (solutions/, the tests); the student edition has none.
+instructor-only:
+	@test -d solutions -a -d tests || { \
+		echo "make $(MAKECMDGOALS) is for instructors: it needs the full course repository."; exit 2; }
 
 clean:
 	rm -rf _build
