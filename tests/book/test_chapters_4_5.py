@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 CH4 = "chapters/04_overfitting.ipynb"
 CH5 = "chapters/05_hyperparameters.ipynb"
@@ -47,6 +48,26 @@ def test_ch4_overfit_model_memorises_but_does_not_generalise(ch4):
 
 
 @pytest.mark.slow
+def test_ch4_disagreement_is_the_range_not_the_standard_deviation(ch4):
+    # the largest range (highest minus lowest of the five) is at least twice the largest
+    # standard deviation (Popoviciu's inequality), so quoting the latter understates it
+    assert ch4["overfit_disagreement"] >= 2 * ch4["overfit_spread"] * (1 - 1e-6)
+    assert 0.95 <= ch4["overfit_disagreement_r"] <= 2.5  # inside the sampled range
+
+
+@pytest.mark.slow
+def test_ch4_test_set_measures_the_model_the_validation_set_picks(ch4):
+    names, val = ch4["cand_names"], ch4["cand_val"]
+    assert len(names) == len(val) == 1 + len(ch4["wd_lambdas"])
+    assert ch4["picked"] == names[int(np.argmin(val))]
+    assert ch4["val_rmse_chosen"] == pytest.approx(min(val))
+    # the early-stopped network is a candidate, with the validation error quoted earlier
+    assert val[names.index("early stopping")] == pytest.approx(ch4["es_val_rmse_best"])
+    assert ch4["val_rmse_wd_best_seed0"] in val
+    assert ch4["test_rmse_chosen"] > 0 and math.isfinite(ch4["test_rmse_chosen"])
+
+
+@pytest.mark.slow
 def test_ch4_early_stopping(ch4):
     best, stop, max_epochs = ch4["es_best_epoch"], ch4["es_stop_epoch"], ch4["es_max_epochs"]
     assert 1 <= best < stop < max_epochs
@@ -68,7 +89,6 @@ def test_ch4_weight_decay_lowers_validation_error(ch4):
     assert ch4["wd_train_best"] > ch4["wd_train_none"]  # paid for with training accuracy
     assert ch4["wd_far_best"] < ch4["wd_far_none"]
     assert val[-1] > val[best]  # the largest lambda overdoes it
-    assert ch4["test_rmse_chosen"] > 0 and math.isfinite(ch4["test_rmse_chosen"])
 
 
 @pytest.mark.slow
@@ -151,8 +171,126 @@ def test_ch5_cross_validation_and_test_set(ch5):
     assert ch5["cv_chosen"] == finalists[int(np.argmin(means))]
     assert ch5["cv_chosen_mean"] == pytest.approx(min(means))
     assert ch5["cv_spread_max"] == pytest.approx(max(max(s) / min(s) for s in scores))
-    # one honest measurement, in the same range as the estimate it is compared with
     assert 0 < ch5["test_rmse"] < 3 * ch5["cv_chosen_mean"]
+
+
+def _ch5_data():
+    """The chapter's data split, rebuilt independently of the executed notebook."""
+    from course_utils.tuning import lj_tuning_data
+
+    data = lj_tuning_data(n=100, n_val=40, n_test=20, r_min=1.0, r_max=2.5, noise=0.02, seed=0)
+
+    def r(x):
+        return (x * data.x_std + data.x_mean).ravel().numpy()
+
+    return data, r
+
+
+def _split_rmse(total, n, part, n_part, rest):
+    """RMSE of all points from the RMSEs of two disjoint parts."""
+    return math.sqrt((part**2 * n_part + rest**2 * (n - n_part)) / n)
+
+
+@pytest.mark.slow
+def test_ch5_grid_winner_is_underfitted_and_fast_runs_fit_the_noise(ch5):
+    val, train, noise = np.array(ch5["grid_val"]), np.array(ch5["grid_train"]), ch5["noise"]
+    i = int(np.argmin(val))
+    assert ch5["grid_best_train"] == pytest.approx(train[i])
+    assert ch5["grid_best_train_over_noise"] == pytest.approx(train[i] / noise)
+    # underfitted: its training error exceeds its validation error and is several times the noise
+    assert train[i] > val[i] and train[i] > 3 * noise
+    from course_utils.tuning import LECTURE_GRID, grid_points
+
+    fitted = train < 2 * noise  # runs that fit their training points to the noise
+    assert ch5["grid_fit_n"] == fitted.sum() >= 3
+    lrs = sorted({p["lr"] for p, f in zip(grid_points(LECTURE_GRID), fitted) if f})
+    assert ch5["grid_fit_lrs"] == lrs == sorted(LECTURE_GRID["lr"])[-2:]  # the two largest rates
+    assert ch5["grid_fit_val_min"] == pytest.approx(val[fitted].min())
+    assert ch5["grid_fit_val_max"] == pytest.approx(val[fitted].max())
+    assert val[fitted].min() > val[i]  # every one is worse than the winner on new data
+
+
+@pytest.mark.slow
+def test_ch5_converged_runs_agree_so_the_grid_factor_is_the_budget(ch5):
+    lrs, val, steps, done = ch5["es_lrs"], ch5["es_val"], ch5["es_best_epoch"], ch5["es_converged"]
+    assert lrs == sorted(lrs) and len(lrs) == len(val) == len(steps) == 5
+    conv = [v for v, d in zip(val, done) if d]
+    assert ch5["es_n_converged"] == len(conv) >= 3
+    assert ch5["es_val_min"] == pytest.approx(min(conv))
+    assert ch5["es_val_max"] == pytest.approx(max(conv))
+    assert max(conv) / min(conv) < 1.05  # converged, the learning rate barely matters ...
+    assert min(conv) <= 1.01 * ch5["grid_best_val"]  # ... and is as good as the grid's winner
+    # ... while with 300 steps the same architecture's five rates differed far more
+    d, w = ch5["grid_best_depth"], ch5["grid_best_width"]
+    from course_utils.tuning import LECTURE_GRID, grid_points
+
+    row = [
+        v
+        for p, v in zip(grid_points(LECTURE_GRID), ch5["grid_val"])
+        if (p["depth"], p["width"]) == (d, w)
+    ]
+    assert max(row) / min(row) > 1.2 * max(conv) / min(conv)
+    assert ch5["grid_lr_factor"] < 10  # a factor of a few, not orders of magnitude
+    # small rates need more than 300 steps, large ones have their best point before step 300
+    assert steps == sorted(steps, reverse=True)
+    assert steps[0] > 300 > steps[-1] == ch5["es_steps_fastest"]
+    assert ch5["es_steps_slowest_converged"] > 300
+
+
+@pytest.mark.slow
+def test_ch5_validation_error_comes_from_the_gap_in_the_training_data(ch5):
+    data, r = _ch5_data()
+    r_train = np.sort(r(data.train[0]))
+    assert ch5["gap_lo"] == pytest.approx(r_train[0]) and ch5["gap_hi"] == pytest.approx(r_train[1])
+    n_gap = int((r(data.val[0]) < r_train[1]).sum())
+    assert ch5["n_val_gap"] == n_gap and ch5["n_val"] == 40
+    noise = ch5["noise"]
+    for key in ("winner", "long"):
+        total, gap, out = (ch5[f"wall_{key}_{part}"] for part in ("val", "gap", "out"))
+        assert total == pytest.approx(_split_rmse(total, 40, gap, n_gap, out), rel=1e-4)
+        assert gap > 5 * noise  # both miss the wall badly ...
+        assert gap**2 * n_gap > out**2 * (40 - n_gap)  # ... and the gap dominates the error
+    assert ch5["wall_long_out"] < ch5["wall_winner_out"] and ch5["wall_long_out"] < 1.5 * noise
+    assert ch5["wall_long_train"] < ch5["wall_winner_train"]
+
+
+@pytest.mark.slow
+def test_ch5_cross_validation_never_validates_the_end_points():
+    data, _ = _ch5_data()
+    # the chapter validates on dev[2:] and adds data.ends to every training fold
+    assert torch.equal(data.dev[0][:2], data.ends[0])
+    assert not any(torch.isin(data.ends[0].ravel(), data.dev[0][2:].ravel()))
+
+
+@pytest.mark.slow
+def test_ch5_test_error_gap_has_a_measured_cause(ch5):
+    data, r = _ch5_data()
+    well, noise = ch5["well_r"], ch5["noise"]
+    n_test_well = int((r(data.test[0]) < well).sum())
+    n_dev_well = int((r(data.dev[0]) < well).sum())
+    assert (ch5["n_test_well"], ch5["n_test"]) == (n_test_well, 20)
+    assert (ch5["n_dev_well"], ch5["n_dev"]) == (n_dev_well, 80)
+    test = ch5["test_rmse"]
+    assert test > ch5["cv_chosen_mean"]  # the gap the text explains exists
+    assert ch5["test_over_cv"] == pytest.approx(test / ch5["cv_chosen_mean"])
+    well_rmse, rest = ch5["test_rmse_well"], ch5["test_rmse_rest"]
+    assert test == pytest.approx(_split_rmse(test, 20, well_rmse, n_test_well, rest), rel=1e-4)
+    assert n_test_well / 20 > n_dev_well / 80  # the test set over-samples the well ...
+    assert ch5["dev_rmse_well"] > 3 * ch5["dev_rmse_rest"]  # ... the model's worst region
+    assert well_rmse > 3 * rest
+    assert ch5["final_train_rmse"] > 2 * noise  # underfitted even on its own training points
+
+
+@pytest.mark.slow
+def test_ch5_selu_slope_jumps_at_zero(ch5):
+    z = torch.tensor([-1e-4, 0.0, 1e-4], dtype=torch.float64)
+    f = torch.nn.functional.selu(z)
+    left, right = float((f[1] - f[0]) / 1e-4), float((f[2] - f[1]) / 1e-4)
+    assert ch5["selu_slope_left"] == pytest.approx(left, rel=1e-3)
+    assert ch5["selu_slope_right"] == pytest.approx(right, rel=1e-3)
+    assert ch5["selu_slope_left"] == pytest.approx(1.758, abs=1e-3)
+    assert ch5["selu_slope_right"] == pytest.approx(1.0507, abs=1e-4)
+    assert left - right > 0.5  # not a continuous first derivative
 
 
 @pytest.mark.slow
