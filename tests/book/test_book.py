@@ -92,7 +92,19 @@ def test_launch_buttons_use_the_configured_repository(built_book):
     page = (built_book / "chapters" / "01_introduction.html").read_text()
     assert "mybinder.org/v2/gh/" + owner_name in page
     assert "colab.research.google.com/github/" + owner_name in page
-    assert config["launch_buttons"]["jupyterhub_url"].rstrip("/") in page
+    hub = (config["launch_buttons"].get("jupyterhub_url") or "").rstrip("/")
+    if hub:  # one setting: the hub's address; nbgitpuller clones the repository there
+        assert f"{hub}/hub/user-redirect/git-pull?repo=" in page
+    else:  # unset: no button pointing at a hub that does not exist
+        assert "hub/user-redirect/git-pull" not in page
+
+
+def test_no_page_loads_code_from_another_site(built_book):
+    """No CDN: the widget manager and require.js are not needed (explorers are self-contained)."""
+    for page in built_book.rglob("*.html"):
+        html = page.read_text()
+        for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com/@jupyter-widgets"):
+            assert f'src="https://{cdn}' not in html, f"{page.name} loads a script from {cdn}"
 
 
 def test_maths_is_served_from_the_site_itself(built_book):
