@@ -8,33 +8,41 @@ of the course leaves it out. Run it from the course's root folder::
 Modules
 -------
 ``grade``      autograde a whole class, feedback, ``grades.csv`` and a summary
+``student``    grade one student (checks, sandboxed autograde, scores)
+``sandbox``    execute a notebook in a bubblewrap sandbox (``sandbox_runner`` runs inside)
+``execute``    nbgrader's ``Execute`` replaced by the sandboxed execution
+``report``     results, summary, ``grading_report.csv``, notes in the gradebook
+``commands``   running nbgrader's commands (time limits, failure reasons)
 ``feedback``   feedback preprocessors that reveal no hidden test
 ``notebooks``  reading nbgrader notebooks; nbgrader's marker strings
 ``scan``       a static scan of submissions (a hint for the instructor, not a defence)
 """
 
+from .commands import course_env, run_nbgrader
 from .feedback import FEEDBACK_PREPROCESSORS, ClearHiddenTracebacks
-from .grade import (
-    GradingReport,
-    StudentResult,
-    course_env,
-    grade_assignment,
-    main,
-    run_nbgrader,
-)
+from .grade import SandboxUnavailable, grade_assignment, main
 from .notebooks import MARKERS, hidden_test_lines
+from .report import GradingReport, StudentResult
+from .sandbox import Limits, execute_in_sandbox, sandbox_problem
 from .scan import scan_submission
+from .student import grade_student, student_id_problem
 
 __all__ = [
     "ClearHiddenTracebacks",
     "FEEDBACK_PREPROCESSORS",
     "GradingReport",
+    "Limits",
+    "SandboxUnavailable",
     "MARKERS",
     "StudentResult",
     "course_env",
+    "execute_in_sandbox",
     "grade_assignment",
+    "grade_student",
     "hidden_test_lines",
     "main",
     "run_nbgrader",
+    "sandbox_problem",
     "scan_submission",
+    "student_id_problem",
 ]

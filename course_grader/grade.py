@@ -10,25 +10,28 @@ turns an LMS download into that layout), and then
 
 1. registers the assignment in the gradebook (``nbgrader generate_assignment``,
    writing its release to a temporary folder so ``exercises/`` is left alone);
-2. autogrades each student in a process of its own (``nbgrader autograde
-   --student``), so that a notebook that loops forever, kills its kernel or is
-   not valid JSON fails alone and everyone else is still graded; a student
-   whose grading fails gets 0 automatic points, marked for manual review;
-3. generates the feedback (``nbgrader generate_feedback``) without the hidden
-   tests: besides nbgrader's own ``ClearHiddenTests``, :class:`ClearHiddenTracebacks`
-   cuts the tracebacks of hidden-test cells down to their error message (a
-   traceback shows the source lines around the failing one), and feedback that
-   still contains hidden-test text (because the student's code printed files
-   it should not read) is withheld;
-4. exports ``grades.csv`` (``nbgrader export``);
+2. grades each student with :func:`course_grader.student.grade_student`: a student id
+   nbgrader would misread is rejected with a reason, a folder without the expected
+   notebook gets 0 points with a reason, and every other submission is autograded
+   by ``nbgrader autograde --student`` with its notebook executed in a bubblewrap
+   sandbox (:mod:`course_grader.sandbox`): no network, no view of the course folder,
+   the gradebook or other students, limits on memory, CPU, processes and output,
+   and nothing it starts outlives it.  A notebook that loops past a cell's time
+   limit, kills its kernel or is not valid JSON fails alone, with a reason: 0
+   automatic points, marked for manual review.  Where no sandbox can run, grading
+   refuses to start unless ``unsafe=True`` (``--unsafe``);
+3. writes each student's reasons and flags into the gradebook (the automatic
+   comment of the notebook's first cell, shown by the Formgrader) and generates
+   the feedback (``nbgrader generate_feedback``) without the hidden tests: besides
+   nbgrader's own ``ClearHiddenTests``, :class:`ClearHiddenTracebacks` cuts the
+   tracebacks of hidden-test cells down to their error message, and feedback that
+   still contains hidden-test text, or is larger than :data:`MAX_FEEDBACK_BYTES`,
+   is withheld;
+4. exports ``grades.csv`` (``nbgrader export``) and, next to it,
+   ``grading_report.csv``: one row per student folder with its status, reason and flags;
 5. prints a summary: who was graded with which score, whose grading failed
-   and why, and whose code does something a student's code should not (reaches
-   into the kernel, patches functions, reads grading files...), for an
-   instructor to read.
-
-Student code runs on the grader's machine with the grader's rights: nbgrader
-does not sandbox it, and neither does this module. Grade in a container or as
-an unprivileged user that cannot write to the course folder.
+   and why, and whose code does something a student's code should not (a static
+   scan: a hint for the instructor, not a defence).
 
 For scripts and tests, :func:`grade_assignment` does all of the above and
 returns a :class:`GradingReport`.
@@ -37,226 +40,35 @@ returns a :class:`GradingReport`.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from .commands import course_env, failure_reason, load_coursedir, run_nbgrader
 from .feedback import FEEDBACK_PREPROCESSORS, _html_text
 from .notebooks import _code_of, _protected_ids, hidden_test_lines
-from .scan import _edited_cells, scan_submission
+from .report import GradingReport, StudentResult, record_notes
+from .sandbox import sandbox_problem
+from .student import grade_student
 
-_FAILURE_REASONS = (
-    (
-        "DeadKernelError",
-        "its kernel died: the notebook exits or kills Python "
-        "(os._exit, a crash, running out of memory)",
-    ),
-    (
-        "Kernel died",
-        "its kernel died: the notebook exits or kills Python "
-        "(os._exit, a crash, running out of memory)",
-    ),
-    ("JSONDecodeError", "the notebook file is not valid JSON (broken or not a notebook)"),
-    ("NotJSONError", "the notebook file is not valid JSON (broken or not a notebook)"),
-    ("NBFormatError", "the file is not a valid Jupyter notebook"),
-    ("ValidationError", "the file is not a valid Jupyter notebook"),
-    (
-        "CellTimeoutError",
-        "a cell kept running after its time limit and ignored the "
-        "interrupt (infinite loop that blocks interrupts?)",
-    ),
-    ("UnresponsiveKernelError", "the kernel stopped responding"),
-)
+__all__ = [
+    "GradingReport",
+    "SandboxUnavailable",
+    "StudentResult",
+    "course_env",
+    "grade_assignment",
+    "main",
+    "run_nbgrader",
+]
+
+#: Largest feedback page handed out, in bytes (larger ones are withheld, with a flag).
+MAX_FEEDBACK_BYTES = 20 * (1 << 20)
 
 
-@dataclass
-class StudentResult:
-    """Outcome of autograding one student's submission."""
-
-    student: str
-    graded: bool
-    seconds: float
-    code_score: float | None = None
-    max_code_score: float | None = None
-    needs_manual_grade: bool = False
-    error: str | None = None
-    flags: list[str] = field(default_factory=list)
-    feedback: Path | None = None
-    log: str = ""
-
-
-@dataclass
-class GradingReport:
-    """Outcome of :func:`grade_assignment` for a whole class."""
-
-    assignment: str
-    course_dir: Path
-    results: list[StudentResult]
-    seconds: float
-    grades_csv: Path | None = None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[StudentResult]:
-        """Submissions whose autograding failed."""
-        return [r for r in self.results if not r.graded]
-
-    def result(self, student: str) -> StudentResult:
-        """The result of one student (KeyError if they have no submission)."""
-        for r in self.results:
-            if r.student == student:
-                return r
-        raise KeyError(f"no submission of student {student!r} was graded")
-
-    def summary(self) -> str:
-        """A plain-text report for the instructor."""
-        lines = [
-            f"Autograded '{self.assignment}': {len(self.results)} submission(s) "
-            f"in {self.seconds:.0f} s.",
-            "",
-        ]
-        width = max([len("student")] + [len(r.student) for r in self.results])
-        lines.append(f"{'student':<{width}}  {'result':<8} {'automatic points':>16}  time")
-        for r in self.results:
-            score = (
-                f"{r.code_score:g} / {r.max_code_score:g}"
-                if r.code_score is not None and r.max_code_score is not None
-                else "-"
-            )
-            lines.append(
-                f"{r.student:<{width}}  {'graded' if r.graded else 'FAILED':<8} "
-                f"{score:>16}  {r.seconds:4.0f} s"
-            )
-        if self.failed:
-            lines += ["", "Could not be graded (0 automatic points, marked for manual grading):"]
-            lines += [f"  {r.student}: {r.error}" for r in self.failed]
-        flagged = [r for r in self.results if r.flags]
-        if flagged:
-            lines += ["", "Read these notebooks yourself before you publish the grades:"]
-            for r in flagged:
-                lines += [f"  {r.student}: {flag}" for flag in r.flags]
-        manual = sum(r.needs_manual_grade for r in self.results)
-        if manual:
-            lines += [
-                "",
-                f"{manual} submission(s) have answers to grade by hand "
-                "(nbgrader's formgrader lists them).",
-            ]
-        if self.problems:
-            lines += ["", "Problems:"] + [f"  {p}" for p in self.problems]
-        if self.grades_csv is not None:
-            lines += ["", f"Grades: {self.grades_csv}"]
-        lines.append(f"Feedback: {self.course_dir / 'feedback'}/<student>/{self.assignment}/")
-        return "\n".join(lines)
-
-
-def course_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment the course's commands run in: this Python's bin first, quiet progress."""
-    env = dict(os.environ)
-    # nbgrader runs `alembic` (to create the gradebook) from PATH.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("MPLBACKEND", "Agg")
-    env["COURSE_PROGRESS"] = "0"
-    env.update(extra_env or {})
-    return env
-
-
-def run_nbgrader(
-    args: Sequence[str],
-    course_dir: str | Path,
-    *,
-    timeout: float | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> tuple[int, str]:
-    """Run ``nbgrader <args>`` in ``course_dir`` and return ``(exit code, output)``.
-
-    The command runs in a process group of its own; if it takes longer than
-    ``timeout`` seconds, the whole group is killed and the exit code is -9.
-    """
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", *map(str, args)],
-        cwd=course_dir,
-        env=course_env(extra_env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover (Windows)
-            proc.kill()
-        out, _ = proc.communicate()
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return -9, out + f"\n[grading] stopped after {timeout:.0f} s\n"
-    return proc.returncode, out
-
-
-def _load_coursedir(course_dir: Path):
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    if not (course_dir / "nbgrader_config.py").is_file():
-        raise FileNotFoundError(
-            f"{course_dir} has no nbgrader_config.py: run this from the course's root folder "
-            "or pass --course-dir."
-        )
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(course_dir)
-    return coursedir
-
-
-def _failure_reason(log: str) -> str:
-    if "[grading] stopped after" in log:
-        return log.strip().splitlines()[-1].replace("[grading] ", "grading was ")
-    for marker, reason in _FAILURE_REASONS:
-        if marker in log:
-            return reason
-    errors = [
-        line.strip()
-        for line in log.splitlines()
-        if re.match(r"\s*\w+(\.\w+)*(Error|Exception)\b", line.strip())
-    ]
-    if errors:
-        return errors[-1][:300]
-    lines = [line for line in log.strip().splitlines() if "ERROR" in line]
-    return (lines[-1] if lines else "nbgrader failed without a message")[:300]
-
-
-def _read_scores(coursedir, assignment: str, result: StudentResult) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        try:
-            submission = gb.find_submission(assignment, result.student)
-        except MissingEntry:
-            return
-        if not result.graded:
-            # Nothing the autograder saw counts: 0 automatic points, and the
-            # formgrader lists the submission for a human to look at.
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.cell.cell_type == "code":
-                        grade.auto_score = 0.0
-                        grade.needs_manual_grade = True
-            gb.db.commit()
-        result.code_score = float(submission.code_score)
-        result.max_code_score = float(submission.max_code_score)
-        result.needs_manual_grade = bool(submission.needs_manual_grade)
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can run on this machine, and the instructor did not pass ``unsafe=True``."""
 
 
 def grade_assignment(
@@ -269,8 +81,10 @@ def grade_assignment(
     export: bool = True,
     extra_env: dict[str, str] | None = None,
     echo: Callable[[str], None] | None = print,
+    unsafe: bool = False,
+    memory_limit: int | None = None,
 ) -> GradingReport:
-    """Autograde every submission of ``assignment``, one student at a time.
+    """Autograde every submission of ``assignment``, one student at a time, each in a sandbox.
 
     Parameters
     ----------
@@ -290,31 +104,34 @@ def grade_assignment(
     export : bool
         Write ``grades.csv`` in the course folder.
     extra_env : dict, optional
-        Extra environment variables for nbgrader and the kernels it starts
-        (for example ``{"OMP_NUM_THREADS": "1"}`` on a busy machine).
+        Extra environment variables for nbgrader; the thread counts among them
+        (for example ``{"OMP_NUM_THREADS": "1"}``) reach the sandboxed kernels.
     echo : callable or None
         Called with a line of progress per student; ``None`` for silence.
+    unsafe : bool
+        Run student code without a sandbox.  Without it, grading refuses to start
+        (:class:`SandboxUnavailable`) where no sandbox can run.
+    memory_limit : int, optional
+        Bytes of address space per process in the sandbox (default 4 GiB).
 
     Returns
     -------
     GradingReport
-        Per-student results (scores as stored in the gradebook) and a summary.
+        Per-student results (scores as stored in the gradebook) and a summary;
+        ``grading_report.csv`` beside ``grades.csv`` lists every student folder with
+        its status, reason and flags.
     """
     start = time.perf_counter()
     say = echo or (lambda line: None)
     course_dir = Path(course_dir).resolve()
-    coursedir = _load_coursedir(course_dir)
+    coursedir = load_coursedir(course_dir)
     source_dir = course_dir / coursedir.source_directory / assignment
     sources = sorted(source_dir.glob("*.ipynb"))
     if not sources:
         raise FileNotFoundError(f"no source notebooks in {source_dir}: is {assignment!r} right?")
     submitted = course_dir / coursedir.submitted_directory
     found = (
-        sorted(
-            p.name
-            for p in submitted.glob("*")
-            if (p / assignment).is_dir() and not p.name.startswith(".")
-        )
+        sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
         if submitted.is_dir()
         else []
     )
@@ -331,21 +148,23 @@ def grade_assignment(
         )
         report.seconds = time.perf_counter() - start
         return report
+    problem = sandbox_problem()
+    if problem and not unsafe:
+        raise SandboxUnavailable(
+            f"no sandbox can run here, so no student code is run: {problem}. "
+            "Pass --unsafe (unsafe=True) to run it with your rights anyway."
+        )
+    if problem:
+        say(f"WARNING: grading WITHOUT a sandbox ({problem}): student code runs with your rights")
 
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-        _grade_all(
-            report,
-            coursedir,
-            found,
-            sources,
-            Path(scratch),
-            student_timeout,
-            feedback,
-            students is not None,
-            extra_env,
-            say,
-        )
-    # 4. Export the grades.
+        options = dict(student_timeout=student_timeout, unsafe=unsafe, memory_limit=memory_limit)
+        _grade_all(report, coursedir, found, sources, Path(scratch), options, extra_env, say)
+    order = [c for nb in sources for c in _cell_names(nb)]
+    report.problems += record_notes(coursedir.db_url, assignment, report.results, order)
+    if feedback:
+        _feedback(report, coursedir, sources, students is not None, extra_env)
+    # 4. Export the grades, and next to them the reasons and flags.
     if export:
         csv = course_dir / "grades.csv"
         code, log = run_nbgrader(
@@ -354,26 +173,21 @@ def grade_assignment(
         if code == 0 and csv.exists():
             report.grades_csv = csv
         else:
-            report.problems.append(f"nbgrader export failed: {_failure_reason(log)}")
+            report.problems.append(f"nbgrader export failed: {failure_reason(log)}")
+        report.write_csv(course_dir / "grading_report.csv")
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _grade_all(
-    report,
-    coursedir,
-    found,
-    sources,
-    scratch,
-    student_timeout,
-    feedback,
-    one_by_one,
-    extra_env,
-    say,
-) -> None:
-    """Steps 1-3 of :func:`grade_assignment`; ``scratch`` receives the release."""
+def _cell_names(source: Path) -> list[str]:
+    from .notebooks import _cells, _grade_id
+
+    return [g for g in (_grade_id(c) for c in _cells(source)) if g]
+
+
+def _grade_all(report, coursedir, found, sources, scratch, options, extra_env, say) -> None:
+    """Steps 1-2 of :func:`grade_assignment`; ``scratch`` receives the release."""
     assignment, course_dir = report.assignment, report.course_dir
-    submitted = course_dir / coursedir.submitted_directory
     # 1. Register the assignment in the gradebook; its release goes to a scratch folder.
     code, log = run_nbgrader(
         [
@@ -389,82 +203,92 @@ def _grade_all(
     if code != 0:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}")
 
-    # 2. Autograde one student at a time.
-    secrets = hidden_test_lines(sources)
+    # 2. Autograde one student at a time, each in a sandbox.
     protected = _protected_ids(sources)
     for i, student in enumerate(found, start=1):
-        folder = submitted / student / assignment
-        flags = []
-        for nb in sorted(folder.glob("*.ipynb")):
-            flags += _edited_cells(nb, scratch / assignment / nb.name, protected)
-            flags += scan_submission(nb, protected)
-        t0 = time.perf_counter()
-        code, log = run_nbgrader(
-            ["autograde", assignment, "--student", student, "--force"],
-            course_dir,
-            timeout=student_timeout,
-            extra_env=extra_env,
-        )
-        result = StudentResult(student, code == 0, time.perf_counter() - t0, flags=flags, log=log)
-        if not result.graded:
-            result.error = _failure_reason(log)
-        _read_scores(coursedir, assignment, result)
+        try:
+            result = grade_student(
+                coursedir,
+                assignment,
+                student,
+                release_dir=scratch / assignment,
+                protected=protected,
+                extra_env=extra_env,
+                **options,
+            )
+        except Exception as exc:  # noqa: BLE001 - one student never stops the class
+            result = StudentResult(student, False, 0.0, error=f"grading crashed: {exc!r}"[:300])
         report.results.append(result)
         outcome = (
-            f"{result.code_score:g}/{result.max_code_score:g} automatic points"
+            f"{result.score_text()} automatic points"
             if result.graded
-            else f"FAILED: {result.error}"
+            else f"{result.status.upper()}: {result.error}"
         )
         say(
-            f"[{i}/{len(found)}] {student}: {outcome} ({result.seconds:.0f} s)"
-            + (" - flagged for review" if flags else "")
+            f"[{i}/{len(found)}] {student!r}: {outcome} ({result.seconds:.0f} s)"
+            + (" - flagged for review" if result.flags else "")
         )
 
-    # 3. Feedback without hidden tests (one nbgrader run for the whole class).
+
+def _feedback(report, coursedir, sources, one_by_one, extra_env) -> None:
+    """3. Feedback without hidden tests, for the graded submissions only."""
+    assignment, course_dir = report.assignment, report.course_dir
+    submitted = course_dir / coursedir.submitted_directory
     graded = [r for r in report.results if r.graded]
-    if feedback and graded:
-        options = [f"--GenerateFeedback.preprocessors={p}" for p in FEEDBACK_PREPROCESSORS]
-        who = [["--student", r.student] for r in graded] if one_by_one else [[]]
-        logs = [
-            run_nbgrader(
-                ["generate_feedback", assignment, "--force", *w, *options],
-                course_dir,
-                timeout=3600,
-                extra_env=extra_env,
-            )[1]
-            for w in who
+    if not graded:
+        return
+    options = [f"--GenerateFeedback.preprocessors={p}" for p in FEEDBACK_PREPROCESSORS]
+    not_graded = [r.student for r in report.results if not r.graded and not r.rejected]
+    if one_by_one:
+        who = [["--student", r.student] for r in graded]
+    else:
+        who = [[f"--CourseDirectory.student_id_exclude={','.join(not_graded)}"]]
+    logs = [
+        run_nbgrader(
+            ["generate_feedback", assignment, "--force", *w, *options],
+            course_dir,
+            timeout=3600,
+            extra_env=extra_env,
+        )[1]
+        for w in who
+    ]
+    secrets = hidden_test_lines(sources)
+    for r in graded:
+        folder = Path(coursedir.format_path(coursedir.feedback_directory, r.student, assignment))
+        pages = sorted(folder.glob("*.html"))
+        if not pages:
+            report.problems.append(f"no feedback for {r.student}: {failure_reason(logs[-1])}")
+            continue
+        too_big = [p for p in pages if p.stat().st_size > MAX_FEEDBACK_BYTES]
+        if too_big:
+            for page in pages:
+                page.unlink()
+            r.flags.append(
+                f"its feedback is {too_big[0].stat().st_size / (1 << 20):.0f} MiB, more than "
+                f"{MAX_FEEDBACK_BYTES >> 20} MiB; feedback withheld"
+            )
+            continue
+        own_code = _code_of(submitted / r.student / assignment)
+        leaked = [
+            line
+            for page in pages
+            for line in secrets
+            if line in _html_text(page) and line not in own_code
         ]
-        for r in graded:
-            folder = Path(
-                coursedir.format_path(coursedir.feedback_directory, r.student, assignment)
-            )
-            pages = sorted(folder.glob("*.html"))
-            if not pages:
-                report.problems.append(f"no feedback for {r.student}: {_failure_reason(logs[-1])}")
-                continue
-            own_code = _code_of(submitted / r.student / assignment)
-            leaked = sorted(
-                line
-                for page in pages
-                for line in secrets
-                if line in _html_text(page) and line not in own_code
-            )
-            if leaked:
-                for page in pages:
-                    page.unlink()
-                r.flags.append(
-                    f"its output contains hidden-test code (e.g. {leaked[0]!r}); feedback withheld"
-                )
-                continue
-            r.feedback = folder
+        if leaked:
+            for page in pages:
+                page.unlink()
+            r.flags.append("its output contains hidden-test code; feedback withheld")
+            continue
+        r.feedback = folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m course_grader <assignment> [options]``."""
     parser = argparse.ArgumentParser(
         prog="python -m course_grader",
-        description="Autograde all submissions of an nbgrader assignment, generate "
-        "feedback without hidden tests and export grades.csv.",
+        description="Autograde all submissions of an nbgrader assignment, each in a sandbox, "
+        "generate feedback without hidden tests and export grades.csv and grading_report.csv.",
     )
     parser.add_argument("assignment", help="assignment name, e.g. digit_classifier")
     parser.add_argument("--course-dir", default=".", help="course root with nbgrader_config.py")
@@ -477,6 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1800.0,
         help="seconds before one student's grading is stopped (default 1800)",
     )
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=4.0,
+        help="GiB of address space per process in the sandbox (default 4)",
+    )
+    parser.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="run student code WITHOUT a sandbox, with your rights (only where none can run)",
+    )
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     args = parser.parse_args(argv)
     try:
@@ -486,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             students=args.students,
             student_timeout=args.student_timeout,
             feedback=not args.no_feedback,
+            unsafe=args.unsafe,
+            memory_limit=int(args.memory_limit * (1 << 30)),
         )
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

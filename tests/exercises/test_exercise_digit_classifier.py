@@ -19,8 +19,8 @@ and the expected scores, asserted cell by cell in EXPECTED:
     wrong_sigmoid  15  1/(1 + exp(+z)): sigmoid and forward fail, the rest passes
     untrained      14  the network is defined but never trained: no accuracy tier
     wrong_shape    12  the network returns probabilities of shape (10, N): task 4 fails
-    infinite_loop  14  the training cell never ends: cut by the cell timeout,
-                       the untrained network is graded like `untrained`
+    infinite_loop   0  the training cell never ends: past the cell time limit, grading
+                       fails with that reason, 0 and marked for manual grading
     kills_kernel    0  os._exit in the cost cell: grading fails, 0 and flagged
     not_json        0  a truncated file: grading fails, 0
     cheater         9  wrong sigmoid, untrained, and every trick in the book
@@ -65,13 +65,13 @@ EXPECTED = {
     "wrong_sigmoid": _zero("test_sigmoid", "test_forward"),
     "untrained": _zero(*TIERS),
     "wrong_shape": _zero("test_model", *TIERS),
-    "infinite_loop": _zero(*TIERS),
+    "infinite_loop": _zero(*POINTS),
     "kills_kernel": _zero(*POINTS),
     "not_json": _zero(*POINTS),
     "cheater": _zero("test_sigmoid", "test_forward", *TIERS),
     "patcher": _zero(*POINTS),
 }
-FAILED = {"kills_kernel", "not_json"}
+FAILED = {"kills_kernel", "not_json", "infinite_loop"}
 FLAGGED = {"kills_kernel", "cheater", "patcher"}
 
 # Typical mistakes, as a student would write them.
@@ -189,7 +189,14 @@ graded = pipeline.graded_fixture(EXERCISE, _submissions, extra_config="\nc.Execu
 def test_everyone_is_graded_or_reported(graded):
     report, _ = graded
     pipeline.check_graded_or_reported(
-        report, EXPECTED, FAILED, {"kills_kernel": "kernel died", "not_json": "not valid JSON"}
+        report,
+        EXPECTED,
+        FAILED,
+        {
+            "kills_kernel": "kernel died",
+            "not_json": "not valid JSON",
+            "infinite_loop": "(training) ran past the 30 s limit",
+        },
     )
 
 
