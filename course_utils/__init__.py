@@ -21,6 +21,13 @@ imported on its own:
     Behler-Parrinello atom-centred symmetry functions.
 ``dynamics``
     Vectorised velocity-Verlet trajectories of O2 hitting Pd(100).
+``potentials``
+    The contract of a fitted potential (a torch module, positions in Å ->
+    energies in eV): ``energy_and_forces`` and the ASE calculator
+    ``TorchPotentialCalculator``.
+``molecules``, ``schnet``
+    An ethanol data set computed with GFN2-xTB (``load_ethanol``) and a small
+    SchNet-style message-passing network (chapter 8).
 ``grading``
     Robust nbgrader autograding for instructors.
 
