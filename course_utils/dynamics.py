@@ -27,6 +27,7 @@ The physics model (also stated in chapter 7):
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "run_scattering",
     "binomial_standard_error",
     "outcome_probabilities",
+    "as_force_function",
 ]
 
 DISSOCIATED = "dissociated"
@@ -185,9 +187,11 @@ def velocity_verlet(
     ----------
     positions, velocities : array_like, shape (N, n_atoms, 3)
         Initial state in Å and Å/fs.
-    force_fn : callable
+    force_fn : callable or torch.nn.Module
         ``force_fn(positions) -> (energies (N,), forces (N, n_atoms, 3))`` in
-        eV and eV/Å.  It is called with only the trajectories still running.
+        eV and eV/Å, or a potential module (positions -> energies; forces by
+        autograd, see :func:`as_force_function`).  It is called with only the
+        trajectories still running.
     dt : float
         Time step in fs, > 0.
     n_steps : int
@@ -214,10 +218,7 @@ def velocity_verlet(
     v = _check_state("velocities", velocities).copy()
     if x.shape != v.shape:
         raise ValueError(f"positions {x.shape} and velocities {v.shape} must have the same shape.")
-    if not callable(force_fn):
-        raise TypeError(
-            "force_fn must be callable: positions (N, n_atoms, 3) -> (energies, forces)."
-        )
+    force_fn = as_force_function(force_fn)
     dt = _check_positive("dt", dt)
     n_steps = _check_count("n_steps", n_steps, minimum=0)
     if record_every is not None:
@@ -509,8 +510,9 @@ def run_scattering(
     ----------
     initial : InitialConditions
         From :func:`sample_initial_conditions`.
-    force_fn : callable
-        ``positions (N, 2, 3) -> (energies (N,), forces (N, 2, 3))`` (eV, eV/Å).
+    force_fn : callable or torch.nn.Module
+        ``positions (N, 2, 3) -> (energies (N,), forces (N, 2, 3))`` (eV, eV/Å),
+        or a potential module such as :class:`course_utils.pes.AtomCentredPotential`.
     dt : float
         Time step in fs.
     max_time : float
@@ -533,6 +535,7 @@ def run_scattering(
         raise TypeError(
             "initial must be an InitialConditions, e.g. from sample_initial_conditions()."
         )
+    force_fn = as_force_function(force_fn)
     dt = _check_positive("dt", dt)
     max_time = _check_positive("max_time", max_time)
     if z_reflect is None:
@@ -642,6 +645,38 @@ def outcome_probabilities(outcome, groups, kind: str = DISSOCIATED):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def as_force_function(potential) -> ForceFunction:
+    """A force function from a potential module, or the force function itself.
+
+    Parameters
+    ----------
+    potential : torch.nn.Module or callable
+        A module mapping positions (N, n_atoms, 3) in Å to energies (N,) in eV
+        (:mod:`course_utils.potentials`), whose forces are then computed by autograd
+        with :func:`course_utils.potentials.energy_and_forces`; or already a
+        function ``positions -> (energies, forces)``.
+
+    Returns
+    -------
+    callable
+        ``positions (N, n_atoms, 3) -> (energies (N,), forces (N, n_atoms, 3))``.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(potential, torch.nn.Module):
+        from course_utils.potentials import energy_and_forces
+
+        def force_fn(positions):
+            return energy_and_forces(potential, positions)
+
+        return force_fn
+    if not callable(potential):
+        raise TypeError(
+            "force_fn must be a potential (a torch.nn.Module mapping positions to energies) or "
+            "a function positions (N, n_atoms, 3) -> (energies, forces)."
+        )
+    return potential
 
 
 def _call_forces(force_fn: ForceFunction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

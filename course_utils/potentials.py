@@ -73,7 +73,7 @@ def _as_positions(positions: Any) -> torch.Tensor:
         p = positions.detach().to(device="cpu", dtype=torch.float64)
     else:
         try:
-            p = torch.as_tensor(np.asarray(positions, dtype=np.float64))
+            p = torch.as_tensor(np.ascontiguousarray(positions, dtype=np.float64))
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"positions must be numeric, shape (N, n_atoms, 3) in Å; could not convert: {exc}"

@@ -45,7 +45,12 @@ Modules
 ``formula``     the PES formula and the public energy and force functions
 ``coordinates`` 6D <-> Cartesian conversions and symmetry coordinates Q1..Q10
 ``dataset``     :func:`load_pes_dataset` and its sampling table
-``model``       a neural network of Q1..Q10 as an energy function of positions
+``model``       checks of a network of Q1..Q10
+``features``    atom-centred, symmetry-adapted inputs (Behler style)
+``networks``    potentials as torch modules, positions (N, 2, 3) -> energies (N,):
+                :class:`ReferencePotential`, :class:`AtomCentredPotential`,
+                :class:`SymmetryCoordinatePotential`
+``fitting``     :func:`fit_potential` on energies or energies and forces
 ``calculator``  :class:`PESCalculator` (ASE)
 ``structures``  :func:`pd100_slab` and :func:`o2_atoms`
 
@@ -90,6 +95,7 @@ from .coordinates import (
     to_cartesian,
 )
 from .dataset import load_pes_dataset
+from .features import ATOM_FEATURE_NAMES, N_ATOM_FEATURES, atom_centred_features
 from .formula import (
     atom_surface_energy,
     energy_and_forces,
@@ -141,4 +147,27 @@ __all__ = [
     "PESCalculator",
     "pd100_slab",
     "o2_atoms",
+    "ATOM_FEATURE_NAMES",
+    "N_ATOM_FEATURES",
+    "atom_centred_features",
+    "ReferencePotential",
+    "AtomCentredPotential",
+    "SymmetryCoordinatePotential",
+    "fit_potential",
 ]
+
+# the torch modules are imported on first use, so that importing the PES stays light
+_LAZY = {
+    "ReferencePotential": "networks",
+    "AtomCentredPotential": "networks",
+    "SymmetryCoordinatePotential": "networks",
+    "fit_potential": "fitting",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

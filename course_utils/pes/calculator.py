@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from .arrays import _check_positions
-from .formula import _energy_and_grad_torch, energy_and_forces
-from .model import _ModelEnergy
+from .formula import energy_and_forces
 
 
 class PESCalculator(Calculator):
@@ -36,13 +34,15 @@ class PESCalculator(Calculator):
     Parameters
     ----------
     model : torch.nn.Module, optional
-        If ``None`` (default), the analytic reference PES. Otherwise a model
-        mapping symmetry coordinates (N, 10) (:func:`symmetry_coordinates`) to
-        energies (N,) or (N, 1). Forces come from torch autograd through the
-        model and :func:`symmetry_coordinates_cartesian`. A model with the
-        wrong number of inputs is rejected with a ``ValueError``.
+        If ``None`` (default), the analytic reference PES. Otherwise a potential
+        mapping positions (N, 2, 3) in Å to energies (N,) in eV (the course's
+        contract, :mod:`course_utils.potentials`; e.g. :class:`AtomCentredPotential`),
+        or a plain network of the symmetry coordinates (an ``nn.Sequential``
+        taking (N, 10)) with its standardisation. Forces come from torch
+        autograd. A Q-network with the wrong number of inputs is rejected
+        with a ``ValueError``.
     x_mean, x_std, y_mean, y_std
-        Optional input standardisation and output scaling, see
+        Optional input standardisation and output scaling of a Q-network, see
         :func:`energy_and_forces`.
     **kwargs
         Passed to :class:`ase.calculators.calculator.Calculator` (e.g. ``label``).
@@ -71,9 +71,14 @@ class PESCalculator(Calculator):
     ) -> None:
         super().__init__(x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std, **kwargs)
         self.model = model
-        self._energy_fn = (
-            None if model is None else _ModelEnergy(model, x_mean, x_std, y_mean, y_std)
-        )
+        self.potential = None
+        if model is not None:
+            from .networks import as_potential
+
+            #: the potential module (positions -> energies) the calculator evaluates
+            self.potential = as_potential(
+                model, x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std
+            )
 
     @staticmethod
     def _oxygen_indices(atoms: Any) -> np.ndarray:
@@ -100,11 +105,7 @@ class PESCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         idx = self._oxygen_indices(self.atoms)
         pos = self.atoms.positions[idx][None]
-        if self._energy_fn is None:
-            e, f = energy_and_forces(pos)
-        else:
-            _check_positions(pos)
-            e, f = _energy_and_grad_torch(pos, self._energy_fn)
+        e, f = energy_and_forces(pos, self.potential)
         forces = np.zeros((len(self.atoms), 3))
         forces[idx] = f[0]
         energy = float(e[0])

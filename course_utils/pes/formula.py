@@ -27,7 +27,6 @@ from .constants import (
     G,
 )
 from .coordinates import to_cartesian
-from .model import _ModelEnergy
 
 
 def _switch(z, xp):
@@ -207,34 +206,38 @@ def energy_and_forces(
     positions : array_like, shape (N, 2, 3) or (2, 3)
         Positions of the two O atoms in Å (PES frame).
     model : torch.nn.Module, optional
-        If ``None`` (default), the reference PES. Otherwise a model mapping the
-        symmetry coordinates Q1..Q10, shape (N, 10), to energies of shape (N,)
-        or (N, 1); the energy in eV is ``model((Q - x_mean) / x_std) * y_std +
-        y_mean``. The model is evaluated in eval mode (its training flags are
-        restored afterwards) in its own dtype and device.
+        If ``None`` (default), the reference PES. Otherwise a *potential*: a module
+        mapping positions (N, 2, 3) in Å to energies (N,) in eV, such as
+        :class:`AtomCentredPotential` (see :mod:`course_utils.potentials`).  A plain
+        network of the symmetry coordinates (an ``nn.Sequential`` taking (N, 10))
+        is accepted too, with its standardisation: the energy is then
+        ``model((Q - x_mean) / x_std) * y_std + y_mean``
+        (:class:`SymmetryCoordinatePotential`).  The module is evaluated in eval
+        mode; its training flags are restored afterwards.
     x_mean, x_std : array_like, shape (10,), optional
-        Input standardisation (e.g. ``StandardScaler.mean_`` / ``.scale_``);
-        default no scaling.
+        Input standardisation of a Q1..Q10 network (e.g. ``StandardScaler.mean_`` /
+        ``.scale_``); default no scaling.
     y_mean, y_std : float
-        Output scaling; default identity.
+        Output scaling of a Q1..Q10 network; default identity.
 
     Returns
     -------
     energy : numpy.ndarray, shape (N,)
         Energies in eV.
     forces : numpy.ndarray, shape (N, 2, 3)
-        Forces on the two O atoms in eV/Å (torch autograd through
-        :func:`symmetry_coordinates_cartesian` and the model, or through the
-        reference formula).
+        Forces on the two O atoms in eV/Å, by torch autograd.
     """
     _, _, p = _check_positions(positions)
     lead = p.shape[:-2]
     p = p.reshape(-1, 2, 3)
-    if model is None:
+    if model is None and x_mean is None and x_std is None and y_mean == 0.0 and y_std == 1.0:
         e, f = _energy_and_grad_torch(p, _reference_energy_torch)
     else:
-        wrapped = _ModelEnergy(model, x_mean, x_std, y_mean, y_std)
-        e, f = _energy_and_grad_torch(p, wrapped)
+        from ..potentials import energy_and_forces as evaluate
+        from .networks import as_potential
+
+        potential = as_potential(model, x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std)
+        e, f = evaluate(potential, p)
     return e.reshape(lead), f.reshape(lead + (2, 3))
 
 

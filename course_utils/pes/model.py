@@ -1,59 +1,11 @@
-"""Wrapping a neural network of the symmetry coordinates as an energy function of positions."""
+"""Checks of a network of the symmetry coordinates Q1..Q10 (see :mod:`.networks`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .._torch_utils import dtype_and_device, eval_mode
-from .arrays import _is_torch, _parts_from_positions
 from .constants import N_SYMMETRY_COORDS
-from .coordinates import _symmetry_core
-
-
-class _ModelEnergy:
-    """positions tensor (N, 2, 3) float64 -> energy tensor (N,) float64 through a model."""
-
-    def __init__(self, model: Any, x_mean: Any, x_std: Any, y_mean: float, y_std: float):
-
-        _check_model(model)
-        self.model = model
-        self.dtype, self.device = dtype_and_device(model)
-        self.x_mean = self._vec(x_mean, "x_mean", 0.0)
-        self.x_std = self._vec(x_std, "x_std", 1.0)
-        if np.any(self.x_std.numpy() == 0.0):
-            raise ValueError("x_std must not contain zeros (use 1 for constant inputs).")
-        self.y_mean, self.y_std = float(y_mean), float(y_std)
-
-    @staticmethod
-    def _vec(v: Any, name: str, default: float):
-        import torch
-
-        if v is None:
-            return torch.full((N_SYMMETRY_COORDS,), default, dtype=torch.float64)
-        a = np.asarray(v.detach().cpu() if _is_torch(v) else v, dtype=np.float64).reshape(-1)
-        if a.shape != (N_SYMMETRY_COORDS,):
-            raise ValueError(
-                f"{name} must have {N_SYMMETRY_COORDS} entries (one per symmetry coordinate); "
-                f"got shape {a.shape}."
-            )
-        return torch.tensor(a)
-
-    def __call__(self, p):
-        import torch
-
-        q = _symmetry_core(*_parts_from_positions(p, torch), torch, False)
-        x = ((q - self.x_mean) / self.x_std).to(dtype=self.dtype, device=self.device)
-        with eval_mode(self.model):
-            y = self.model(x)
-        y = y.reshape(y.shape[0], -1)
-        if y.shape[1] != 1:
-            raise ValueError(
-                f"the model must return one energy per configuration, shape (N,) or (N, 1); "
-                f"got {tuple(y.shape)}."
-            )
-        return y[:, 0].to(device="cpu", dtype=torch.float64) * self.y_std + self.y_mean
 
 
 def _check_model(model: Any) -> None:
