@@ -131,6 +131,8 @@ def test_energy_statistics_set_the_output_scale(model):
     model.set_energy_statistics(energies)
     assert model.energy_shift.item() == pytest.approx(-309.5 / 9)
     assert model.energy_scale.item() == pytest.approx(0.5)
+    model.set_energy_statistics(energies, forces=np.full((3, 9, 3), -2.0))
+    assert model.energy_scale.item() == pytest.approx(2.0)
     with pytest.raises(ValueError, match="two finite"):
         model.set_energy_statistics([1.0])
 
