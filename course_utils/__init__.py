@@ -7,6 +7,8 @@ imported on its own:
     Offline data sets: MNIST digits, Lennard-Jones dimer curves.
 ``plotting``
     ``use_course_style`` and the course's recurring plots.
+``explorers``
+    Slider explorers precomputed when a notebook runs, working on the static website.
 ``training``
     A tqdm-instrumented training loop, ``seed_everything``, device choice.
 ``nn_basics``
