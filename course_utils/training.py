@@ -118,6 +118,7 @@ def fit(
     progress: bool | None = None,
     desc: str = "training",
     device: str | torch.device | None = None,
+    callback: Callable[[int, dict[str, list[float]]], object] | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` with mini-batch gradient descent.
 
@@ -156,6 +157,11 @@ def fit(
     device : str or torch.device, optional
         Where to train. By default :func:`default_device`: the GPU if PyTorch
         sees one, otherwise the CPU.
+    callback : callable, optional
+        Called after every epoch as ``callback(epoch, history)``, with the
+        epoch number (from 1) and the history so far, for example to redraw a
+        plot of the learning curves while training runs.  Its return value is
+        ignored; it must not change ``history``.
 
     Returns
     -------
@@ -167,6 +173,8 @@ def fit(
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(epoch, history), not {callback!r}.")
     if patience is not None and validation_data is None:
         raise ValueError("early stopping (patience) needs validation_data to watch.")
     X, y = _check_pair("train_data", train_data)
@@ -207,6 +215,8 @@ def fit(
             else:
                 since_best += 1
         bar.set_postfix(postfix)
+        if callback is not None:
+            callback(len(history["train_loss"]), history)
         if patience is not None and since_best >= patience:
             break
     bar.close()

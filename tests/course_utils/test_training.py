@@ -93,6 +93,39 @@ def test_early_stopping_stops_and_restores_best_weights():
     assert evaluate(model, nn.MSELoss(), val) == pytest.approx(best, rel=1e-6)
 
 
+def test_fit_calls_back_after_every_epoch_with_the_history_so_far():
+    X = torch.linspace(-1, 1, 16).reshape(-1, 1)
+    y = 3 * X
+    model = nn.Linear(1, 1)
+    seen = []
+
+    def watch(epoch, history):
+        seen.append((epoch, len(history["train_loss"]), len(history["val_loss"])))
+
+    history = fit(
+        model,
+        (X, y),
+        loss_fn=nn.MSELoss(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        epochs=5,
+        batch_size=8,
+        validation_data=(X, y),
+        callback=watch,
+        progress=False,
+    )
+    assert seen == [(e, e, e) for e in range(1, 6)]
+    assert len(history["train_loss"]) == 5
+    with pytest.raises(TypeError, match="callback"):
+        fit(
+            model,
+            (X, y),
+            loss_fn=nn.MSELoss(),
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            callback=3,
+        )
+
+
 def test_progress_is_quiet_under_nbgrader_and_book_build(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("COURSE_PROGRESS", raising=False)
