@@ -15,7 +15,7 @@ import os
 
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, List, Unicode
 
 from .sandbox import GiB, Limits, MiB, execute_in_sandbox
 
@@ -44,6 +44,8 @@ class SandboxedExecute(Execute):
     status_file = Unicode("", help="JSON lines file receiving each execution's outcome").tag(
         config=True
     )
+    exports = List(Unicode(), help="files the notebook writes that come back").tag(config=True)
+    export_dir = Unicode("", help="where the exported files are written").tag(config=True)
 
     def limits(self) -> Limits:
         return Limits(
@@ -66,7 +68,12 @@ class SandboxedExecute(Execute):
             limits=self.limits(),
             env=env,
             unsafe=self.unsafe,
+            exports=list(self.exports),
         )
+        if self.export_dir:
+            for name, data in (result.exports or {}).items():
+                with open(os.path.join(self.export_dir, os.path.basename(name)), "wb") as f:
+                    f.write(data)
         if self.status_file:
             record = {
                 "notebook": (resources.get("nbgrader") or {}).get("notebook"),
@@ -89,7 +96,12 @@ def _dotted(item) -> str:
 
 
 def autograde_options(
-    *, status_file: str, unsafe: bool = False, memory_limit: int | None = None
+    *,
+    status_file: str,
+    unsafe: bool = False,
+    memory_limit: int | None = None,
+    exports: tuple[str, ...] = (),
+    export_dir: str = "",
 ) -> list[str]:
     """Options for ``nbgrader autograde`` that execute in the sandbox, trusted otherwise."""
     preprocessors = [
@@ -100,6 +112,9 @@ def autograde_options(
     options.append(f"--SandboxedExecute.status_file={status_file}")
     if unsafe:
         options.append("--SandboxedExecute.unsafe=True")
+    options += [f"--SandboxedExecute.exports={name}" for name in exports]
+    if export_dir:
+        options.append(f"--SandboxedExecute.export_dir={export_dir}")
     if memory_limit:
         options.append(f"--SandboxedExecute.memory_limit={int(memory_limit)}")
     return options

@@ -83,6 +83,7 @@ def grade_assignment(
     echo: Callable[[str], None] | None = print,
     unsafe: bool = False,
     memory_limit: int | None = None,
+    evaluator=None,
 ) -> GradingReport:
     """Autograde every submission of ``assignment``, one student at a time, each in a sandbox.
 
@@ -113,6 +114,9 @@ def grade_assignment(
         (:class:`SandboxUnavailable`) where no sandbox can run.
     memory_limit : int, optional
         Bytes of address space per process in the sandbox (default 4 GiB).
+    evaluator : course_grader.heldout.Evaluator, optional
+        The grader's own evaluation of the model the notebook exports (default: the
+        assignment's entry in ``course_grader.heldout.EVALUATORS``, if any).
 
     Returns
     -------
@@ -158,7 +162,12 @@ def grade_assignment(
         say(f"WARNING: grading WITHOUT a sandbox ({problem}): student code runs with your rights")
 
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-        options = dict(student_timeout=student_timeout, unsafe=unsafe, memory_limit=memory_limit)
+        options = dict(
+            student_timeout=student_timeout,
+            unsafe=unsafe,
+            memory_limit=memory_limit,
+            evaluator=evaluator,
+        )
         _grade_all(report, coursedir, found, sources, Path(scratch), options, extra_env, say)
     order = [c for nb in sources for c in _cell_names(nb)]
     report.problems += record_notes(coursedir.db_url, assignment, report.results, order)

@@ -30,6 +30,7 @@ grading then refuses to run unless asked explicitly to run student code unconfin
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
 import json
@@ -81,6 +82,7 @@ class SandboxResult:
     seconds: float = 0.0  #: wall time of the sandboxed execution
     peak_memory_bytes: int | None = None  #: largest resident set of a process inside
     sandboxed: bool = True  #: False when run unconfined (``unsafe=True``)
+    exports: dict | None = None  #: file name -> bytes of the exported files
 
     @property
     def ok(self) -> bool:
@@ -231,46 +233,25 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def execute_in_sandbox(
-    notebook,
-    workdir: str | Path,
+def run_job(
+    job: dict,
+    files: dict[str, bytes] | None = None,
+    workdir: str | Path | None = None,
     *,
-    cell_timeout: float | None = 120,
     wall_timeout: float = 1800,
     limits: Limits | None = None,
     env: dict[str, str] | None = None,
     unsafe: bool = False,
-) -> SandboxResult:
-    """Execute ``notebook`` (nbformat, hidden tests included) in a sandbox; never raises.
+) -> tuple[dict | None, str | None, float]:
+    """Run the sandbox runner on ``job``; ``(result, None, seconds)`` or ``(None, reason, s)``.
 
-    Parameters
-    ----------
-    notebook : nbformat.NotebookNode
-        The notebook to execute, as the grader prepared it.
-    workdir : path
-        The student's folder: copied (without symbolic links) to a private folder that is the
-        kernel's working folder.  Nothing written there comes back.
-    cell_timeout : float or None
-        Seconds one cell may run; the first cell past it stops the run (status "timeout").
-    wall_timeout : float
-        Seconds the whole execution may take before the sandbox is killed.
-    limits : Limits, optional
-        Resource limits (default :class:`Limits`).
-    env : dict, optional
-        Extra environment variables inside (e.g. ``{"OMP_NUM_THREADS": "1"}``).
-    unsafe : bool
-        Run the runner unconfined (the same limits, but no isolation).  Only for machines
-        where no sandbox can run, when the instructor asks for it explicitly.
+    The private folder starts as a copy of ``workdir`` (without symbolic links) plus ``files``
+    (name -> bytes).  Never raises for what happens inside.
     """
-    import nbformat
-
     limits = limits or Limits()
     start = time.perf_counter()
     job = {
-        "notebook": notebook,
-        "cell_timeout": cell_timeout,
-        "startup_timeout": 60,
-        "max_output_bytes": limits.output_bytes,
+        **job,
         "uid": SANDBOX_UID,
         "limits": {
             "memory_bytes": limits.memory_bytes,
@@ -283,23 +264,22 @@ def execute_in_sandbox(
         scratch = Path(scratch)
         private = scratch / "work"
         private.mkdir()
-        _private_copy(Path(workdir), private)
+        if workdir is not None:
+            _private_copy(Path(workdir), private)
+        for name, data in (files or {}).items():
+            (private / Path(name).name).write_bytes(data)
         if os.geteuid() == 0:
             for path in [private, *private.rglob("*")]:
                 os.lchown(path, SANDBOX_UID, SANDBOX_UID)
-        (scratch / "job.json").write_text(json.dumps(job))
         if unsafe:
             cmd = [sys.executable, str(RUNNER)]
             cwd, run_env = private, {**os.environ, "NBGRADER_EXECUTION": "autograde", **(env or {})}
-            if os.geteuid() == 0:
-                job["uid"] = 0  # nowhere to drop to without a sandbox's file system
-                (scratch / "job.json").write_text(json.dumps(job))
+            job["uid"] = os.geteuid()  # nowhere to drop to without a sandbox's file system
         else:
-            cmd = bwrap_command(private, limits=limits, env=env) + [
-                sys.executable,
-                "/grader/runner.py",
-            ]
+            cmd = bwrap_command(private, limits=limits, env=env)
+            cmd += [sys.executable, "/grader/runner.py"]
             cwd, run_env = scratch, None
+        (scratch / "job.json").write_text(json.dumps(job))
         out_path, err_path = scratch / "result.json", scratch / "runner.log"
         with (
             open(scratch / "job.json", "rb") as stdin,
@@ -318,47 +298,85 @@ def execute_in_sandbox(
             try:
                 proc.wait(timeout=wall_timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                return SandboxResult(
-                    "timeout",
-                    None,
-                    f"grading was stopped after {wall_timeout:.0f} s",
-                    seconds=time.perf_counter() - start,
-                    sandboxed=not unsafe,
-                )
+                reason = f"grading was stopped after {wall_timeout:.0f} s"
+                return None, reason, time.perf_counter() - start
             finally:
                 _kill_group(proc)
         seconds = time.perf_counter() - start
         size = out_path.stat().st_size
-        log = err_path.read_bytes()[-2000:].decode("utf-8", "replace").strip()
         if size == 0:
-            return SandboxResult(
-                "error",
-                None,
-                f"the sandbox ended without a result (exit {proc.returncode}): {log[-500:]}",
-                seconds=seconds,
-                sandboxed=not unsafe,
-            )
+            log = err_path.read_bytes()[-2000:].decode("utf-8", "replace").strip()
+            reason = f"the sandbox ended without a result (exit {proc.returncode}): {log[-500:]}"
+            return None, reason, seconds
         if size > limits.notebook_bytes:
-            return SandboxResult(
-                "error",
-                None,
-                f"the executed notebook is {size / MiB:.0f} MiB, more than the "
-                f"{limits.notebook_bytes / MiB:.0f} MiB the grader reads",
-                seconds=seconds,
-                sandboxed=not unsafe,
+            reason = (
+                f"the sandbox's result is {size / MiB:.0f} MiB, more than the "
+                f"{limits.notebook_bytes / MiB:.0f} MiB the grader reads"
             )
+            return None, reason, seconds
         try:
-            result = json.loads(out_path.read_text(encoding="utf-8"))
-            executed = nbformat.from_dict(result["notebook"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return SandboxResult(
-                "error",
-                None,
-                f"the sandbox's result is unreadable: {exc}",
-                seconds=seconds,
-                sandboxed=not unsafe,
-            )
+            return json.loads(out_path.read_text(encoding="utf-8")), None, seconds
+        except ValueError as exc:
+            return None, f"the sandbox's result is unreadable: {exc}", seconds
+
+
+def execute_in_sandbox(
+    notebook,
+    workdir: str | Path,
+    *,
+    cell_timeout: float | None = 120,
+    wall_timeout: float = 1800,
+    limits: Limits | None = None,
+    env: dict[str, str] | None = None,
+    unsafe: bool = False,
+    exports: list[str] | tuple[str, ...] = (),
+) -> SandboxResult:
+    """Execute ``notebook`` (nbformat, hidden tests included) in a sandbox; never raises.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode
+        The notebook to execute, as the grader prepared it.
+    workdir : path
+        The student's folder: copied (without symbolic links) to a private folder that is the
+        kernel's working folder.  Nothing written there comes back but ``exports``.
+    cell_timeout : float or None
+        Seconds one cell may run; the first cell past it stops the run (status "timeout").
+    wall_timeout : float
+        Seconds the whole execution may take before the sandbox is killed.
+    limits : Limits, optional
+        Resource limits (default :class:`Limits`).
+    env : dict, optional
+        Extra environment variables inside (e.g. ``{"OMP_NUM_THREADS": "1"}``).
+    unsafe : bool
+        Run the runner unconfined (the same limits, but no isolation).  Only for machines
+        where no sandbox can run, when the instructor asks for it explicitly.
+    exports : list of str
+        Names of files the notebook writes in its folder that come back (in
+        :attr:`SandboxResult.exports`), e.g. an exported model.
+    """
+    import nbformat
+
+    limits = limits or Limits()
+    job = {
+        "notebook": notebook,
+        "cell_timeout": cell_timeout,
+        "startup_timeout": 60,
+        "max_output_bytes": limits.output_bytes,
+        "exports": list(exports),
+    }
+    result, reason, seconds = run_job(
+        job, workdir=workdir, wall_timeout=wall_timeout, limits=limits, env=env, unsafe=unsafe
+    )
+    if result is None:
+        status = "timeout" if reason.startswith("grading was stopped") else "error"
+        return SandboxResult(status, None, reason, seconds=seconds, sandboxed=not unsafe)
+    try:
+        executed = nbformat.from_dict(result["notebook"])
+        exported = {str(k): base64.b64decode(v) for k, v in (result.get("exports") or {}).items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = f"the sandbox's result is unreadable: {exc}"
+        return SandboxResult("error", None, reason, seconds=seconds, sandboxed=not unsafe)
     return SandboxResult(
         str(result.get("status")),
         executed,
@@ -367,6 +385,7 @@ def execute_in_sandbox(
         seconds,
         result.get("peak_memory_bytes"),
         sandboxed=not unsafe,
+        exports=exported,
     )
 
 

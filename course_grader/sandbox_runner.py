@@ -16,11 +16,14 @@ only code besides the student's.  It
    cell that runs past its time limit, or a kernel that dies, stops the run;
 4. writes one result (JSON) to its standard output, a file only the grader reads:
    ``{"status": "ok" | "timeout" | "dead" | "error", "reason": str | None, "cell": int | None,
-   "notebook": <executed notebook>, "peak_memory_bytes": n, "seconds": s}``.
+   "notebook": <executed notebook>, "peak_memory_bytes": n, "seconds": s, "exports": {name:
+   base64}}``, where ``exports`` holds the files named in the job's ``"exports"`` that the
+   notebook wrote (a model for the grader to evaluate, see :mod:`course_grader.heldout`).
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import json
 import os
@@ -158,6 +161,13 @@ def run(job: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
         status, cell = "error", client.current
         reason = f"execution failed: {type(exc).__name__}: {str(exc)[:300]}"
+    exports = {}
+    for name in job.get("exports") or []:
+        path = os.path.join(os.getcwd(), name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            if os.path.getsize(path) <= int(job.get("max_export_bytes", 64 << 20)):
+                with open(path, "rb") as f:
+                    exports[name] = base64.b64encode(f.read()).decode("ascii")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -167,7 +177,21 @@ def run(job: dict) -> dict:
         "notebook": nb,
         "peak_memory_bytes": max(children, own) * 1024,
         "seconds": time.perf_counter() - start,
+        "exports": exports,
     }
+
+
+def run_script(job: dict) -> dict:
+    """Run the grader's own ``job["script"]`` (it defines ``evaluate(*args) -> JSON value``)
+    on files in the working folder: an evaluation in a clean process, no student code run."""
+    namespace = {"__name__": "__grader__"}
+    try:
+        exec(compile(job["script"], "<grader evaluation>", "exec"), namespace)
+        value = namespace["evaluate"](*job.get("args", []))
+        json.dumps(value)
+        return {"status": "ok", "value": value}
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def main() -> int:
@@ -176,8 +200,11 @@ def main() -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     job = json.loads(sys.stdin.read())
     _confine(job)
-    result = run(job)
-    out = os.fdopen(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)
+    # Only the runner writes to the result: whatever else prints goes to /dev/null.
+    result_fd = os.dup(sys.stdout.fileno())
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    result = run_script(job) if "script" in job else run(job)
+    out = os.fdopen(result_fd, "w", encoding="utf-8")
     json.dump(result, out)
     out.flush()
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .commands import failure_reason, run_nbgrader
 from .execute import autograde_options
+from .heldout import EVALUATORS, Evaluator, apply_trusted_scores, evaluate_export
 from .report import StudentResult
 from .scan import _edited_cells, scan_submission
 
@@ -116,6 +117,7 @@ def grade_student(
     unsafe: bool = False,
     memory_limit: int | None = None,
     extra_env: dict[str, str] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> StudentResult:
     """Autograde one student's submission, its code in a sandbox; never raises for a submission.
 
@@ -137,6 +139,9 @@ def grade_student(
         Bytes of address space per process in the sandbox (default 4 GiB).
     extra_env : dict, optional
         Environment variables for nbgrader (thread counts are passed into the sandbox).
+    evaluator : Evaluator, optional
+        The grader's own held-out evaluation of the exported model (default: the
+        assignment's entry in :data:`course_grader.heldout.EVALUATORS`, if any).
     """
     course_dir = Path(coursedir.root)
     db_url = coursedir.db_url
@@ -159,8 +164,10 @@ def grade_student(
         if release_dir is not None:
             flags += _edited_cells(nb, release_dir / nb.name, protected)
         flags += scan_submission(nb, protected)
+    evaluator = evaluator or EVALUATORS.get(assignment)
     with tempfile.TemporaryDirectory(prefix="grading-status-") as tmp:
         status_file = Path(tmp) / "status.jsonl"
+        exported = Path(tmp) / evaluator.export if evaluator else None
         code, log = run_nbgrader(
             [
                 "autograde",
@@ -170,7 +177,11 @@ def grade_student(
                 "--force",
                 f"--SandboxedExecute.wall_timeout={student_timeout}",
                 *autograde_options(
-                    status_file=str(status_file), unsafe=unsafe, memory_limit=memory_limit
+                    status_file=str(status_file),
+                    unsafe=unsafe,
+                    memory_limit=memory_limit,
+                    exports=(evaluator.export,) if evaluator else (),
+                    export_dir=tmp,
                 ),
             ],
             course_dir,
@@ -181,6 +192,7 @@ def grade_student(
             json.loads(line)
             for line in (status_file.read_text().splitlines() if status_file.exists() else [])
         ]
+        model = exported.read_bytes() if exported and exported.is_file() else None
     failed_runs = [r for r in runs if r.get("status") != "ok"]
     result = StudentResult(
         student,
@@ -193,5 +205,22 @@ def grade_student(
     )
     if not result.graded:
         result.error = failed_runs[0]["reason"] if failed_runs else failure_reason(log)
+    elif evaluator is not None:
+        result.flags += _trusted_tiers(db_url, assignment, student, evaluator, model, unsafe)
     read_scores(db_url, assignment, result)
     return result
+
+
+def _trusted_tiers(db_url, assignment, student, evaluator, model, unsafe) -> list[str]:
+    """Score the held-out tiers from the exported model, in a clean sandbox; the flags."""
+    flags, why = [], ""
+    passed = dict.fromkeys(evaluator.tiers, False)
+    if model is None:
+        why = f"no exported model ({evaluator.export})"
+    else:
+        evaluated, reason = evaluate_export(evaluator, model, unsafe=unsafe)
+        if evaluated is None:
+            flags.append(f"the exported model could not be evaluated: {reason}")
+        else:
+            passed.update(evaluated)
+    return flags + apply_trusted_scores(db_url, assignment, student, passed, why)
