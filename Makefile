@@ -14,14 +14,15 @@ EDITION     ?= _build/student-edition
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test test-fast lint lab release grade benchmark student-edition instructor-only clean help
+.PHONY: install book test test-fast lint lab formgrader release grade benchmark student-edition instructor-only clean help
 
 help:
 	@echo "make book     install (once) and build the website into _build/html"
 	@echo "make test     install (once), lint, and run the whole test suite (what CI runs)"
 	@echo "make test-fast  the unit tests only (no notebooks, no nbgrader pipeline)"
 	@echo "make lint     ruff check and ruff format --check"
-	@echo "make lab      open the exercises in JupyterLab"
+	@echo "make lab      open the exercises in JupyterLab (students)"
+	@echo "make formgrader  JupyterLab at the course root with nbgrader's Formgrader (instructors)"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
 	@echo "make benchmark  check the time budgets (chapters, book, autograding)"
@@ -52,8 +53,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Students and instructors get different Labs: JUPYTER_CONFIG_DIR=lab_config/<who> (see
+# lab_config/README.md); JupyterLab's own settings and workspaces stay in ~/.jupyter/lab.
+LAB_ENV = JUPYTERLAB_SETTINGS_DIR="$${JUPYTERLAB_SETTINGS_DIR:-$$HOME/.jupyter/lab/user-settings}" \
+	JUPYTERLAB_WORKSPACES_DIR="$${JUPYTERLAB_WORKSPACES_DIR:-$$HOME/.jupyter/lab/workspaces}"
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab exercises/
+	JUPYTER_CONFIG_DIR=$(CURDIR)/lab_config/student $(LAB_ENV) \
+		$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/exercises
+
+formgrader: $(STAMP)
+	JUPYTER_CONFIG_DIR=$(CURDIR)/lab_config/instructor $(LAB_ENV) \
+		$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 release: instructor-only $(STAMP)
 	cd $(CURDIR) && for a in $(ASSIGNMENTS); do \

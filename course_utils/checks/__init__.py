@@ -10,6 +10,9 @@
     The course's *Validate* (command line and JupyterLab button): nbgrader's
     validator with the course's settings from any folder, failing on a cell
     stopped at the time limit.  It runs outside the kernel.
+``lab``
+    The students' JupyterLab (``make lab``): a pre-save hook that keeps a
+    notebook's ``language_info``, so opening an exercise does not modify it.
 
 Only student-facing checks live here; the instructor's grading tool is the
 separate package ``course_grader``, which student kernels never import.
