@@ -106,6 +106,23 @@ def test_every_figure_has_a_caption_a_label_and_alt_text(entry):
     assert not problems, f"{entry} (see README, 'Writing a chapter'):\n" + "\n".join(problems)
 
 
+_FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([\d.]+)\s*,")
+
+
+@pytest.mark.parametrize("entry", [e for e in NOTEBOOK_PAGES if e.startswith("chapters/")])
+def test_figures_are_narrow_enough_to_keep_text_readable(entry):
+    """At 100 dpi a figure much wider than 10 in is shrunk so far on the 672 px text column that
+    10 pt text falls below 9 px (README, 'Writing a chapter'); measured: 11 in gives 10.1 px
+    after Matplotlib's tight cropping, 15 in gave 6.2 px."""
+    wide = [
+        (i, float(m.group(1)))
+        for i, cell in _figure_cells(entry)
+        for m in _FIGSIZE.finditer(cell.source)
+        if float(m.group(1)) > 11
+    ]
+    assert not wide, f"{entry}: figures wider than 11 in (cell, width): {wide}; stack panels"
+
+
 def test_figure_labels_are_unique_in_the_book():
     names = [
         cell.metadata["mystnb"]["figure"]["name"]
