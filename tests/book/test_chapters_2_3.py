@@ -102,3 +102,30 @@ def test_chapter3_optimiser_claims_hold(chapter3):
     # mini-batches: more steps per epoch reach a lower cost
     assert chapter3["cost_b1"] < chapter3["cost_b20"] < chapter3["cost_full"]
     assert chapter3["noise_ratio"] > 1
+
+
+def test_chapter3_dataloader_epoch_is_one_pass_in_batches(chapter3):
+    assert chapter3["dl_n_images"] == 4000
+    assert chapter3["dl_steps"] == math.ceil(chapter3["dl_n_images"] / 32)
+
+
+def test_chapter3_one_cycle_schedule_is_what_pytorch_sets():
+    import torch
+
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=1000)
+    rates = []
+    for _ in range(1000):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    # warm-up from max_lr / 25, peak at max_lr, end far below the start
+    assert rates[0] == pytest.approx(1e-2 / 25)
+    assert max(rates) == pytest.approx(1e-2)
+    assert rates[-1] < rates[0] / 100
+
+
+def test_chapter3_one_cycle_numbers_in_the_text(chapter3):
+    assert chapter3["onecycle_start"] == pytest.approx(1e-2 / 25)
+    assert chapter3["onecycle_max"] == pytest.approx(1e-2)
+    assert chapter3["onecycle_end"] < chapter3["onecycle_start"] / 100
