@@ -92,6 +92,24 @@ def test_ch4_weight_decay_lowers_validation_error(ch4):
 
 
 @pytest.mark.slow
+def test_ch4_digit_regularisers_narrow_the_overfitting_gap(ch4):
+    names, train, val = ch4["dig_names"], ch4["dig_train"], ch4["dig_val"]
+    assert names == [
+        "plain",
+        "dropout 0.2 + weight decay 0.01",
+        "shifted copies",
+        "all three + one-cycle",
+    ]
+    for key, i in (("plain", 0), ("reg", 1), ("aug", 2), ("all", 3)):
+        assert ch4[f"dig_{key}_train_pct"] == pytest.approx(100 * train[i])
+        assert ch4[f"dig_{key}_val_pct"] == pytest.approx(100 * val[i])
+    gap = np.subtract(train, val)
+    assert gap[0] > 0  # the plain network overfits
+    assert all(g < gap[0] for g in gap[1:])  # each remedy narrows the gap
+    assert ch4["dig_val_sigma_pct"] == pytest.approx(100 * math.sqrt(0.95 * 0.05 / 500))
+
+
+@pytest.mark.slow
 def test_ch4_learning_curves_converge(ch4):
     sizes, train, val = ch4["lc_sizes"], ch4["lc_train"], ch4["lc_val"]
     assert len(sizes) == len(train) == len(val) and sizes == sorted(sizes)
@@ -291,6 +309,27 @@ def test_ch5_selu_slope_jumps_at_zero(ch5):
     assert ch5["selu_slope_left"] == pytest.approx(1.758, abs=1e-3)
     assert ch5["selu_slope_right"] == pytest.approx(1.0507, abs=1e-4)
     assert left - right > 0.5  # not a continuous first derivative
+
+
+@pytest.mark.slow
+def test_ch5_linear_baselines(ch5):
+    data, r = _ch5_data()
+    # independent fits with NumPy: a line in r, and the two Lennard-Jones powers
+    rt, Et = r(data.train[0]), data.train[1].numpy().ravel().astype(float)
+    rv, Ev = r(data.val[0]), data.val[1].numpy().ravel().astype(float)
+    line = np.polyfit(rt, Et, 1)
+    line_val = math.sqrt(np.mean((np.polyval(line, rv) - Ev) ** 2))
+    A = np.stack([rt**-12.0, rt**-6.0, np.ones_like(rt)], axis=1)
+    w = np.linalg.lstsq(A, Et, rcond=None)[0]
+    Av = np.stack([rv**-12.0, rv**-6.0, np.ones_like(rv)], axis=1)
+    lj_val = math.sqrt(np.mean((Av @ w - Ev) ** 2))
+    assert ch5["lin_line_val"] == pytest.approx(line_val, rel=1e-3)
+    assert ch5["lin_ljfeat_val"] == pytest.approx(lj_val, rel=1e-3)
+    assert ch5["lin_ljfeat_w"][:2] == pytest.approx([4.0, -4.0], rel=0.05)  # 4 eps, -4 eps
+    # the networks beat the line, the right features beat the networks, at the noise level
+    assert ch5["lin_line_val"] > ch5["grid_best_val"] > ch5["lin_ljfeat_val"]
+    assert ch5["lin_ljfeat_val"] < 1.5 * ch5["noise"]
+    assert ch5["lin_line_val"] < ch5["baseline_val"]
 
 
 @pytest.mark.slow
