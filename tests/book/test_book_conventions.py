@@ -25,7 +25,8 @@ _PROTECTED = re.compile(
     r"|^#+ [^\n]*$",  # headings (a page title may say "Exercise 1: ...")
     re.S | re.M,
 )
-_MENTION = re.compile(r"\b(?:chapters?|exercises?)\s+\d+", re.I)
+# "chapter 3", "exercise 2"; a range such as "chapters 1 to 5" names no single page.
+_MENTION = re.compile(r"\b(?:chapters?|exercises?)\s+\d+(?!\d|\s*(?:to|–|-)\s*\d)", re.I)
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
 _TERM = re.compile(r"\{term\}`([^`]*)`")
@@ -99,7 +100,7 @@ def test_every_figure_has_a_caption_a_label_and_alt_text(entry):
             problems.append(
                 f"cell {i}: label {name!r} should look like fig-{Path(entry).name[:2]}-slug"
             )
-        if len(alt.split()) < 6 or re.search(r"\.(png|svg|jpe?g)\b|_build|/", alt):
+        if len(alt.split()) < 6 or re.search(r"\.(png|svg|jpe?g)\b|_build|_images", alt):
             problems.append(f"cell {i}: alt text {alt!r} does not describe the figure")
         if alt and alt.strip() == caption.strip():
             problems.append(f"cell {i}: the alt text repeats the caption; describe what is seen")
