@@ -44,7 +44,8 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
     """Put ``module`` in eval mode and restore every submodule's flag afterwards."""
     flags = [(m, m.training) for m in module.modules()]
     try:
-        module.eval()
+        for m, _ in flags:  # what module.eval() does, without its per-call overhead
+            m.training = False
         yield
     finally:
         for m, flag in flags:
