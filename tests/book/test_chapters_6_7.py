@@ -36,7 +36,7 @@ def ch7(glued):
 def test_ch6_cost_estimates_follow_from_their_inputs(ch6):
     assert ch6["mass_ratio"] == pytest.approx(pes.O_MASS * units._amu / units._me)
     assert ch6["speed_ratio"] == pytest.approx(math.sqrt(ch6["mass_ratio"]))
-    assert ch6["dft_years"] == pytest.approx(1e6 * 10 / (60 * 24 * 365.25))
+    assert ch6["dft_years"] == pytest.approx(1e6 * 10 / (60 * 24 * 365.25))  # serial time
     assert ch6["grid_points"] == 20**6
     assert 0 < ch6["pes_us"] < 100  # a fitted function costs microseconds, not minutes
 
@@ -61,12 +61,99 @@ def test_ch6_collisions_are_real_and_the_full_set_resolves_them(ch6):
     assert ch6["full_separated"] == 100
 
 
+def _precursor_from_random_starts(n=8, seed=11):
+    """Independent search: BFGS in Cartesian coordinates from random flat molecules."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(seed)
+    a_s = pes.A_SURF
+    found = []
+    for _ in range(n):
+        c0 = [
+            rng.uniform(0, a_s),
+            rng.uniform(0, a_s),
+            rng.uniform(1.6, 2.0),
+            rng.uniform(1.3, 1.4),
+            math.pi / 2 + rng.normal(0, 0.1),
+            rng.uniform(-math.pi, math.pi),
+        ]
+
+        def fg(x):
+            e, f = pes.energy_and_forces(x.reshape(1, 2, 3))
+            return float(e[0]), -f.ravel()
+
+        res = minimize(fg, pes.to_cartesian(c0).ravel(), jac=True, method="BFGS")
+        c = pes.from_cartesian(res.x.reshape(2, 3))
+        if c[3] < 2.0:  # still a molecule
+            found.append((res.fun, c))
+    return found
+
+
+def test_ch6_precursor_is_the_minimum_found_from_random_starts(ch6):
+    found = []
+    for seed in (11, 12, 13):
+        found += _precursor_from_random_starts(seed=seed)
+        if found:
+            break
+    assert found, "no random start stayed molecular"
+    energies = np.array([e for e, _ in found])
+    assert np.ptp(energies) < 1e-5  # one molecular minimum (up to symmetry)
+    e_min, c = found[0]
+    assert ch6["precursor_E"] == pytest.approx(e_min, abs=1e-4)
+    assert ch6["precursor_Z"] == pytest.approx(c[2], abs=2e-3)
+    assert ch6["precursor_r"] == pytest.approx(c[3], abs=2e-3)
+    # over a bridge, flat, bond turned away from the Pd-Pd axis of that bridge
+    gx, gy = np.cos(pes.G * c[0]), np.cos(pes.G * c[1])
+    assert sorted([gx, gy]) == pytest.approx([-1.0, 1.0], abs=1e-3)
+    assert c[4] == pytest.approx(math.pi / 2, abs=1e-3)
+    axis = 0.0 if gx < gy else math.pi / 2
+    turn = math.degrees(math.acos(abs(math.cos(c[5] - axis))))
+    assert ch6["precursor_turn"] == pytest.approx(turn, abs=0.5)
+    assert 15 < turn < 35
+    # the mirror partner has the same energy; the on-axis geometry is a rotational saddle
+    mirror = c.copy()
+    mirror[5] = 2 * axis - c[5]
+    assert float(pes.reference_energy(mirror)) == pytest.approx(e_min, abs=1e-9)
+    on_axis = c.copy()
+    on_axis[5] = axis
+    assert float(pes.reference_energy(on_axis)) > e_min + 0.005
+    assert ch6["precursor_axis_E"] > ch6["precursor_E"] + 0.01
+    assert ch6["precursor_axis_dE"] == pytest.approx(
+        ch6["precursor_axis_E"] - ch6["precursor_E"], abs=1e-9
+    )
+    assert 0 < ch6["n_molecular"] <= ch6["n_starts"]
+
+
+def test_ch6_way_out_of_the_precursor_is_a_small_barrier_far_below_the_gas_phase(ch6):
+    """Recompute the saddle independently with a nudged elastic band (ASE)."""
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+
+    a_s = pes.A_SURF
+    well = np.array([a_s / 2, 0.0, ch6["precursor_Z"], ch6["precursor_r"], math.pi / 2, 0.42])
+    end = np.array([a_s / 2, 0.0, 0.855, 2.911, math.pi / 2, math.pi / 2])  # two hollows
+    images = []
+    for s in np.linspace(0.0, 1.0, 7):
+        atoms = pes.o2_atoms((1 - s) * well + s * end)
+        atoms.calc = pes.PESCalculator()
+        images.append(atoms)
+    FIRE(NEB(images, climb=True), logfile=None).run(fmax=0.01, steps=1500)
+    saddle = max(im.get_potential_energy() for im in images)
+    assert ch6["saddle_E"] == pytest.approx(saddle, abs=0.01)
+    assert ch6["saddle_barrier"] == pytest.approx(ch6["saddle_E"] - ch6["precursor_E"], abs=1e-9)
+    assert 0.05 < ch6["saddle_barrier"] < 0.11
+    assert ch6["saddle_E"] < -0.7  # far below the gas phase
+    assert ch6["turn_end_E"] < -2.0  # the bond broke
+
+
 def test_ch6_pes_features_agree_with_the_module(ch6):
-    E, Z, r = ch6["precursor_E"], ch6["precursor_Z"], ch6["precursor_r"]
-    # the minimiser's answer: flat over the bridge, bond along Pd-Pd, as the prose says
-    at_bridge = float(pes.reference_energy([pes.A_SURF / 2, 0.0, Z, r, math.pi / 2, 0.0]))
-    assert E == pytest.approx(at_bridge, abs=1e-3)
-    assert -1.0 < E < -0.85 and 1.6 < Z < 1.95 and 1.25 < r < 1.45
+    a_s = pes.A_SURF
+    # the fixed-orientation cut: bridge, bond held along Pd-Pd, measured from the gas phase
+    Z = np.linspace(0.4, 4.5, 206)[:, None]
+    r = np.linspace(0.9, 4.0, 221)[None, :]
+    grid = np.stack(np.broadcast_arrays(a_s / 2, 0.0, Z, r, math.pi / 2, 0.0), axis=-1)
+    lowest = pes.reference_energy(grid).min(axis=0)
+    assert ch6["barrier_along"] == pytest.approx(lowest[r[0] >= pes.R_E].max(), abs=1e-9)
     assert 0.05 < ch6["barrier_along"] < 0.12
     assert ch6["barrier_max_nonactivated"] < 0  # non-activated paths exist
     for site in ("top", "bridge", "hollow"):
@@ -75,6 +162,31 @@ def test_ch6_pes_features_agree_with_the_module(ch6):
     assert ch6["E_hollow"] < ch6["E_bridge"] < ch6["E_top"] < 0
     for name in ("E_neighbouring", "E_diagonal"):
         assert -2.7 < ch6[name] < -2.4  # about 2.6 eV released on dissociation
+
+
+def test_ch6_cut_energy_span_and_reachable_region(ch6):
+    Z, r = np.meshgrid(np.linspace(0.6, 4.0, 120), np.linspace(0.95, 3.0, 110), indexing="ij")
+    X, Y = pes.HOLLOW
+    c = np.stack(np.broadcast_arrays(X, Y, Z, r, math.pi / 2, 0.0), axis=-1)
+    E = pes.reference_energy(c)
+    E = E[E <= 2.0]
+    assert ch6["cut_span"] == pytest.approx(E.max() - E.min(), abs=1e-9)
+    assert 3.0 < ch6["cut_span"] < 4.5
+    rng = np.random.default_rng(5)
+    n = 40000
+    box = np.column_stack(
+        [
+            rng.uniform(0, pes.A_SURF, (2, n)).T,
+            rng.uniform(0.5, 4.0, n),
+            rng.uniform(0.9, 4.0, n),
+            np.arccos(rng.uniform(-1, 1, n)),
+            rng.uniform(0, 2 * math.pi, n),
+        ]
+    )
+    E_box = pes.reference_energy(box)
+    fraction = 100 * np.mean(E_box[E_box <= 2.0] <= 0.5)
+    assert ch6["fraction_below_half"] == pytest.approx(fraction, abs=2.0)
+    assert ch6["fraction_below_half"] < 50  # a clear minority of the region below 2 eV
 
 
 def test_ch6_cut_fit_is_good_inside_and_bad_outside_its_data(ch6):
