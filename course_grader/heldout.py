@@ -40,11 +40,8 @@ class Evaluator:
     tiers: tuple[str, ...] = field(default_factory=tuple)  #: grade_ids it scores
 
 
-#: Assignment name -> evaluator.  Empty until an exercise's notebook exports its model.
-EVALUATORS: dict[str, Evaluator] = {}
-
-#: The digit classifier's evaluation, ready for when its notebook writes ``digit_model.pt``
-#: (``torch.jit.trace(model.eval(), X_val[:1]).save("digit_model.pt")``).
+#: The digit classifier's evaluation: its read-only cell ``export_model`` writes
+#: ``digit_model.pt`` (``torch.jit.trace(model, X_val[:1]).save("digit_model.pt")``).
 DIGIT_EVALUATOR = Evaluator(
     export="digit_model.pt",
     script=(
@@ -60,6 +57,9 @@ DIGIT_EVALUATOR = Evaluator(
     ),
     tiers=("test_accuracy_85", "test_accuracy_90", "test_accuracy_94"),
 )
+
+#: Assignment name -> evaluator (an exercise opts in once its notebook exports its model).
+EVALUATORS: dict[str, Evaluator] = {"digit_classifier": DIGIT_EVALUATOR}
 
 
 def evaluate_export(

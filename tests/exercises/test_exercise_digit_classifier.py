@@ -182,7 +182,7 @@ def test_committed_release_is_what_nbgrader_generates(tmp_path):
 
 # The reference's training cell takes about 8 s on a busy 2-core machine (one thread):
 # 30 s per cell is plenty and keeps the infinite loop from costing the course's 120 s.
-graded = pipeline.graded_fixture(EXERCISE, _submissions, extra_config="\nc.Execute.timeout = 30\n")
+graded = pipeline.graded_fixture(EXERCISE, _submissions, extra_config="\nc.Execute.timeout = 60\n")
 
 
 @pytest.mark.slow
@@ -195,7 +195,7 @@ def test_everyone_is_graded_or_reported(graded):
         {
             "kills_kernel": "kernel died",
             "not_json": "not valid JSON",
-            "infinite_loop": "(training) ran past the 30 s limit",
+            "infinite_loop": "(training) ran past the 60 s limit",
         },
     )
 
