@@ -71,7 +71,7 @@ def test_dynamics_conserves_energy_and_agrees_with_the_reference(ch8):
     assert ch8["co_std_nn"] == pytest.approx(ch8["co_std_xtb"], rel=0.5)
     assert 3300 < ch8["oh_peak_xtb"] < 4000
     assert ch8["oh_peak_nn"] == pytest.approx(ch8["oh_peak_xtb"], abs=250)
-    resolution = 1e15 / (100 * units._c) / (2000 * 0.5)
+    resolution = 1e15 / (100 * units._c) / (1600 * 0.5)  # 1 / (MD_STEPS * DT) in cm^-1
     assert ch8["vdos_resolution"] == pytest.approx(resolution)
 
 
