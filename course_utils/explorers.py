@@ -49,6 +49,7 @@ MAX_STATES = 20_000
 
 # Matplotlib's tab10 colours, so that explorers look like the course's other figures.
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+MARKER = "#ff7f0e"  # vertical marker lines
 
 
 @dataclass
@@ -263,14 +264,16 @@ def curve_explorer(
     n_series = max((len(s["c"]) for s in per_state), default=0)
     styles = list(styles or [])
     styles += [{}] * (n_series - len(styles))
+    # Curves without a colour take tab10's in turn, skipping orange (the marker lines').
+    palette = iter([c for c in TAB10 if c != MARKER] * 4)
     styles = [
         {
-            "color": s.get("color", TAB10[i % len(TAB10)]),
+            "color": s.get("color") or next(palette),
             "dash": s.get("dash", ""),
             "width": float(s.get("width", 2.0)),
             "label": s.get("label", ""),
         }
-        for i, s in enumerate(styles)
+        for s in styles
     ]
     spec = {
         "view": "lines",

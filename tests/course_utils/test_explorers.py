@@ -126,3 +126,11 @@ def test_html_is_self_contained():
     urls = re.findall(r"https?://[^\s\"')]+", text)
     assert urls == ["http://www.w3.org/2000/svg"] * len(urls), f"external references: {urls}"
     assert "</script" not in text.split('<script type="application/json">')[1].split("</script>")[0]
+
+
+def test_default_curve_colours_leave_orange_to_the_markers():
+    explorer = curve_explorer(
+        _curves, X, CONTROLS, ylim=(-1, 1), styles=[{"color": "grey", "label": "f(x)"}]
+    )
+    colours = [s["color"] for s in explorer.spec["styles"]]
+    assert colours == ["grey", "#1f77b4"]
