@@ -92,7 +92,7 @@ def test_ch4_weight_decay_lowers_validation_error(ch4):
 
 
 @pytest.mark.slow
-def test_ch4_digit_regularisers_narrow_the_overfitting_gap(ch4):
+def test_ch4_digit_remedies_as_measured(ch4):
     names, train, val = ch4["dig_names"], ch4["dig_train"], ch4["dig_val"]
     assert names == [
         "plain",
