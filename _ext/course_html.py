@@ -12,7 +12,8 @@ from __future__ import annotations
 def _script_key(script) -> tuple:
     """What makes two scripts the same: their file and inline body (not their priority)."""
     attributes = getattr(script, "attributes", {})
-    return getattr(script, "filename", str(script)), attributes.get("body", "")
+    filename = getattr(script, "filename", str(script)) or ""  # None and "" both mean inline
+    return filename, attributes.get("body", "")
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
