@@ -1,4 +1,6 @@
-"""Tests of course_utils.tuning: data split, trainer, grid/random search, k-fold, Optuna.
+"""Tests of course_utils.tuning and course_utils.studies.
+
+Data split, trainer, grid and random search, k-fold, Optuna.
 
 The tests marked slow start several worker processes that share one Optuna
 study, through sqlite, a journal file and (when the server binaries and a
@@ -22,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import tuning
+from course_utils import studies, tuning
 from course_utils.tuning import (
     LECTURE_GRID,
     LogUniform,
@@ -385,8 +387,8 @@ def quiet_optuna():
 def test_objective_runs_a_study_in_memory():
     quiet_optuna()
     X, y = line_data()
-    study = tuning.create_study(None, seed=0, n_startup_trials=3)
-    study.optimize(tuning.make_objective((X, y), (X, y), epochs=40, eval_every=10), n_trials=5)
+    study = studies.create_study(None, seed=0, n_startup_trials=3)
+    study.optimize(studies.make_objective((X, y), (X, y), epochs=40, eval_every=10), n_trials=5)
     trials = study.trials
     assert len(trials) == 5
     for t in trials:
@@ -396,8 +398,8 @@ def test_objective_runs_a_study_in_memory():
     assert complete and all(t.value > 0 and "train_rmse" in t.user_attrs for t in complete)
     assert study.best_value == min(t.value for t in complete)
     # the same seed proposes the same first trials
-    again = tuning.create_study(None, seed=0, n_startup_trials=3)
-    again.optimize(tuning.make_objective((X, y), (X, y), epochs=40, eval_every=10), n_trials=2)
+    again = studies.create_study(None, seed=0, n_startup_trials=3)
+    again.optimize(studies.make_objective((X, y), (X, y), epochs=40, eval_every=10), n_trials=2)
     assert [t.params for t in again.trials] == [t.params for t in trials[:2]]
 
 
@@ -405,7 +407,7 @@ def test_pruned_trials_stop_at_the_first_report():
     quiet_optuna()
     X, y = line_data()
     study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=0.0))  # prunes any loss
-    study.optimize(tuning.make_objective((X, y), (X, y), epochs=1000, eval_every=25), n_trials=3)
+    study.optimize(studies.make_objective((X, y), (X, y), epochs=1000, eval_every=25), n_trials=3)
     for t in study.trials:
         assert t.state == optuna.trial.TrialState.PRUNED
         assert list(t.intermediate_values) == [25]
@@ -414,8 +416,8 @@ def test_pruned_trials_stop_at_the_first_report():
 def test_make_storage_kinds(tmp_path):
     from optuna.storages import JournalStorage, RDBStorage
 
-    assert isinstance(tuning.make_storage(f"sqlite:///{tmp_path / 'a.db'}"), RDBStorage)
-    assert isinstance(tuning.make_storage(f"journal://{tmp_path / 'a.log'}"), JournalStorage)
+    assert isinstance(studies.make_storage(f"sqlite:///{tmp_path / 'a.db'}"), RDBStorage)
+    assert isinstance(studies.make_storage(f"journal://{tmp_path / 'a.log'}"), JournalStorage)
     for bad, error in (
         ("a.db", ValueError),
         ("", TypeError),
@@ -423,16 +425,16 @@ def test_make_storage_kinds(tmp_path):
         ("journal:", ValueError),
     ):
         with pytest.raises(error):
-            tuning.make_storage(bad)
+            studies.make_storage(bad)
 
 
 def test_two_handles_on_one_storage_share_the_study(tmp_path):
     quiet_optuna()
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     X, y = line_data()
-    objective = tuning.make_objective((X, y), (X, y), epochs=20, eval_every=10)
-    tuning.create_study(url, study_name="s", seed=1).optimize(objective, n_trials=2)
-    tuning.create_study(url, study_name="s", seed=2).optimize(objective, n_trials=3)
+    objective = studies.make_objective((X, y), (X, y), epochs=20, eval_every=10)
+    studies.create_study(url, study_name="s", seed=1).optimize(objective, n_trials=2)
+    studies.create_study(url, study_name="s", seed=2).optimize(objective, n_trials=3)
     study = optuna.load_study(study_name="s", storage=url)
     assert sorted(t.number for t in study.trials) == [0, 1, 2, 3, 4]
 
@@ -441,7 +443,7 @@ def test_cli_worker(tmp_path):
     quiet_optuna()
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert (
-        tuning.main(
+        studies.main(
             [
                 "--storage",
                 url,
@@ -464,7 +466,7 @@ def test_cli_worker(tmp_path):
     assert len(study.trials) == 2
     assert all("worker" in t.user_attrs for t in study.trials)
     with pytest.raises(SystemExit):
-        tuning.main(["--storage", url, "--n-trials", "0"])
+        studies.main(["--storage", url, "--n-trials", "0"])
 
 
 # ---------------------------------------------------------------- many worker processes
@@ -473,13 +475,13 @@ def test_cli_worker(tmp_path):
 def run_workers(url: str, *, n_workers: int = 3, trials_each: int = 3, study_name="lj-mlp-shared"):
     """Start ``n_workers`` processes of the CLI on one study and check the result."""
     quiet_optuna()
-    storage = tuning.make_storage(url)
-    tuning.create_study(storage, study_name=study_name, seed=0)  # create once, as the docs say
+    storage = studies.make_storage(url)
+    studies.create_study(storage, study_name=study_name, seed=0)  # create once, as the docs say
     env = dict(os.environ, COURSE_PROGRESS="0")
     command = [
         sys.executable,
         "-m",
-        "course_utils.tuning",
+        "course_utils.studies",
         "--storage",
         url,
         "--study-name",
