@@ -151,12 +151,18 @@ def _check_maths(page) -> list[str]:
 def _check_display_maths_fit(page) -> list[str]:
     """Display equations may be wider than the screen only if their box scrolls."""
     bad = page.evaluate(
-        """() => Array.from(document.querySelectorAll('div.math')).filter(d => {
-            const r = d.getBoundingClientRect(), style = getComputedStyle(d);
-            const overflows = d.scrollWidth > d.clientWidth + 1;
-            const scrolls = ['auto', 'scroll'].includes(style.overflowX);
-            return r.right > window.innerWidth + 1 || (overflows && !scrolls);
-        }).map(d => d.textContent.slice(0, 60))"""
+        """() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+          .filter(m => {
+            // the equation's own box, and every box around it, must end inside the screen
+            // or scroll: content past a box that does not scroll is cut off
+            for (let e = m; e && e !== document.body; e = e.parentElement) {
+                const style = getComputedStyle(e);
+                const scrolls = ['auto', 'scroll'].includes(style.overflowX);
+                if (e.scrollWidth > e.clientWidth + 1 && !scrolls) return true;
+                if (scrolls) return e.getBoundingClientRect().right > window.innerWidth + 1;
+            }
+            return m.getBoundingClientRect().right > window.innerWidth + 1;
+        }).map(m => (m.closest('div.math') || m).textContent.slice(0, 60))"""
     )
     return [f"display maths cut off: {text!r}" for text in bad]
 
