@@ -115,7 +115,7 @@ def _edited_cells(submission: Path, release: Path, protected_ids: Iterable[str])
     if deleted:
         flags.append(
             f"deleted the test or read-only cells {', '.join(deleted)} "
-            "(a deleted test cell scores 0)"
+            "(they are put back from the source)"
         )
     if edited:
         flags.append(
