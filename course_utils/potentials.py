@@ -27,8 +27,7 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,28 +35,9 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 from torch import nn
 
+from ._torch_utils import dtype_and_device, eval_mode
+
 __all__ = ["energy_and_forces", "TorchPotentialCalculator"]
-
-
-@contextlib.contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    """Put ``module`` in eval mode and restore every submodule's flag afterwards."""
-    flags = [(m, m.training) for m in module.modules()]
-    try:
-        for m, _ in flags:  # what module.eval() does, without its per-call overhead
-            m.training = False
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
-def _dtype_and_device(module: nn.Module) -> tuple[torch.dtype, torch.device]:
-    """The floating-point dtype and the device of the module's parameters (or buffers)."""
-    tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
-    if not tensors:
-        return torch.get_default_dtype(), torch.device("cpu")
-    return tensors[0].dtype, tensors[0].device
 
 
 def _check_potential(potential: Any) -> None:
@@ -144,9 +124,9 @@ def energy_and_forces(
         raise TypeError(f"batch_size must be a positive integer or None, not {batch_size!r}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or None, not {batch_size}.")
-    dtype, device = _dtype_and_device(potential)
+    dtype, device = dtype_and_device(potential)
     energies, forces = [], []
-    with _eval_mode(potential), torch.enable_grad():
+    with eval_mode(potential), torch.enable_grad():
         for start in range(0, n, int(batch_size)):
             x = p[start : start + batch_size].to(dtype=dtype, device=device).requires_grad_(True)
             e = potential(x)
