@@ -64,7 +64,6 @@ PES_RMSE_TIERS: tuple[float, ...] = (500.0, 300.0, 250.0)
 _HELD_OUT_SHA256 = "29cd9d444746d9165e431cf34b1f1c9e76636f1cbd1d25bf13276336994a1f8e"
 
 
-
 def _numbers(value, expected: str) -> np.ndarray:
     """``value`` (array_like or tensor) as a float array; ``expected`` starts the message
     if it is not numbers, e.g. ``"x_mean should be a number, but it is"``."""
