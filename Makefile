@@ -40,7 +40,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 book: $(STAMP)
-	COURSE_PROGRESS=0 $(BIN)/jupyter-book build .
+	# sphinxcontrib-bibtex does not re-read a cached bibliography page: rebuild every page
+	# (execution stays cached) when references.bib is newer than the last build.
+	COURSE_PROGRESS=0 $(BIN)/jupyter-book build . $(if $(shell test references.bib -nt _build/html/index.html && echo y),--all)
 	@echo "Open _build/html/index.html in a browser."
 
 test: instructor-only $(STAMP) lint
