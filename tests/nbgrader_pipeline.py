@@ -9,10 +9,12 @@ temporary copy of the course, lives here:
 * notebook helpers: :func:`grade_id`, :func:`cell`, :func:`solved_release`, :func:`variant`;
 * checks of the release: :func:`check_same_cells`, :func:`check_release_hides_solutions`,
   :func:`check_committed_release`;
-* grading a class: :func:`graded_fixture` (a module-scoped ``graded`` fixture),
-  :func:`check_graded_or_reported`, :func:`check_scores`, :func:`record_autograde_time`,
-  :func:`check_written_answer_waits`, :func:`feedback`,
+* grading a class: :func:`check_graded_or_reported`, :func:`check_scores`,
+  :func:`record_autograde_time`, :func:`check_written_answer_waits`, :func:`feedback`,
   :func:`check_feedback_hides_hidden_tests`, :func:`validate`;
+* :class:`ExerciseTests`: the tests every exercise gets; an exercise's test module
+  subclasses it (``class TestDigitClassifier(ExerciseTests)``), describes the exercise in
+  class attributes and adds the tests particular to it;
 * :func:`network_failure_cases`: the broken models every exercise's model check rejects.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +40,6 @@ from course_grader.notebooks import (
     SOLUTION_END,
     marked_lines,
 )
-
-#: What nbgrader strips from a release (and from feedback).
 
 
 @dataclass(frozen=True)
@@ -171,33 +171,6 @@ def check_committed_release(exercise: Exercise, tmp_path: Path) -> None:
 # -- grading a class ----------------------------------------------------------------------------
 
 
-def graded_fixture(
-    exercise: Exercise, submissions: Callable[[], dict[str, str]], extra_config: str = ""
-):
-    """A module-scoped ``graded`` fixture: one grading run over ``submissions()`` (student
-    -> notebook text) in a temporary copy of the course, ``extra_config`` appended to its
-    nbgrader_config.py.  The fixture returns (report, course folder)."""
-
-    @pytest.fixture(scope="module")
-    def graded(tmp_path_factory):
-        """One grading run over all submissions; returns (report, course folder)."""
-        assignment = exercise.assignment
-        course = copy_course(assignment, tmp_path_factory.mktemp(f"{assignment}_course"))
-        if extra_config:
-            with open(course / "nbgrader_config.py", "a") as f:
-                f.write(extra_config)
-        for student, text in submissions().items():
-            folder = course / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            (folder / f"{assignment}.ipynb").write_text(text)
-        # One thread per kernel: a shared test machine makes PyTorch's thread pool crawl.
-        report = grade_assignment(assignment, course, extra_env={"OMP_NUM_THREADS": "1"}, echo=None)
-        assert not (ROOT / "gradebook.db").exists() and not (ROOT / "submitted").exists()
-        return report, course
-
-    return graded
-
-
 def check_graded_or_reported(
     report, students: Iterable[str], failed: set[str], errors: dict[str, str]
 ) -> None:
@@ -285,6 +258,134 @@ def validate(exercise: Exercise, tmp_path: Path, notebooks: dict) -> dict:
         nbformat.write(nb, path)
         results[name] = Validator(config=config).validate(str(path))
     return results
+
+
+# -- the tests every exercise gets --------------------------------------------------------------
+
+
+class ExerciseTests:
+    """The tests every nbgrader exercise of the course gets.
+
+    An exercise's test module subclasses it as ``Test<Exercise>`` and sets the class
+    attributes below and :meth:`submissions`.  The release tests read files only; the
+    others share one grading run of the whole class (the class-scoped ``graded``
+    fixture) and are marked slow.
+    """
+
+    exercise: Exercise
+    #: student -> expected points per test cell; there must be a "reference" (the solution),
+    #: an "untouched" (the release as handed out) and an "untrained" submission.
+    expected: dict[str, dict[str, int]]
+    #: The grade ids of the hidden tier tests and their thresholds, as the checks define them.
+    tiers: tuple[str, ...]
+    tier_values: tuple[float, ...]
+    #: A regular expression for the tier test's call; group 1 is the threshold.
+    tier_call: str
+    #: Appended to the copy's nbgrader_config.py for the grading run.
+    extra_config: str = ""
+    #: student -> a sentence that student's feedback must contain.
+    feedback_says: dict[str, str] = {}
+    #: The answer cells (grade id -> source) that Validate must reject in an untrained
+    #: notebook, the messages of the failed tests in order, and extra environment variables.
+    wrong_answer: dict[str, str] = {}
+    wrong_answer_errors: tuple[str, ...] = ()
+    validate_env: dict[str, str] = {}
+
+    def submissions(self) -> dict[str, str]:
+        """student -> the text of the notebook handed in."""
+        raise NotImplementedError
+
+    def tier_prose(self, tier: float) -> str:
+        """How the task-4 instructions state ``tier``."""
+        raise NotImplementedError
+
+    def pytest_generate_tests(self, metafunc):
+        if "student" in metafunc.fixturenames:
+            metafunc.parametrize("student", sorted(self.expected))
+
+    # -- the release, without running anything
+
+    def test_release_and_source_hold_the_same_cells(self):
+        check_same_cells(self.exercise)
+
+    def test_hidden_tiers_are_the_documented_ones(self):
+        source = nbformat.read(self.exercise.source, as_version=4)
+        release = nbformat.read(self.exercise.release, as_version=4)
+        thresholds = [
+            float(re.search(self.tier_call, cell(source, tier).source).group(1))
+            for tier in self.tiers
+        ]
+        assert thresholds == list(self.tier_values)
+        intro = cell(source, "task4").source
+        for tier in self.tier_values:
+            assert self.tier_prose(tier) in intro
+        for tier in self.tiers:  # students see only a comment: the check itself is hidden
+            lines = [line for line in cell(release, tier).source.splitlines() if line.strip()]
+            assert lines and all(line.startswith("#") for line in lines)
+
+    def test_release_contains_no_solution_or_hidden_test(self):
+        check_release_hides_solutions(self.exercise)
+
+    @pytest.mark.slow
+    def test_committed_release_is_what_nbgrader_generates(self, tmp_path):
+        check_committed_release(self.exercise, tmp_path)
+
+    # -- grading a class
+
+    @pytest.fixture(scope="class")
+    def graded(self, tmp_path_factory):
+        """One grading run over all submissions in a temporary copy of the course;
+        returns (report, course folder)."""
+        assignment = self.exercise.assignment
+        course = copy_course(assignment, tmp_path_factory.mktemp(f"{assignment}_course"))
+        if self.extra_config:
+            with open(course / "nbgrader_config.py", "a") as f:
+                f.write(self.extra_config)
+        for student, text in self.submissions().items():
+            folder = course / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            (folder / f"{assignment}.ipynb").write_text(text)
+        # One thread per kernel: a shared test machine makes PyTorch's thread pool crawl.
+        report = grade_assignment(assignment, course, extra_env={"OMP_NUM_THREADS": "1"}, echo=None)
+        assert not (ROOT / "gradebook.db").exists() and not (ROOT / "submitted").exists()
+        return report, course
+
+    @pytest.mark.slow
+    def test_scores_per_test_cell(self, graded, student):
+        max_code_score = sum(self.exercise.points.values())
+        check_scores(self.exercise, graded, student, self.expected[student], max_code_score)
+
+    @pytest.mark.slow
+    def test_reference_autograde_time_is_recorded(self, graded, record_property):
+        record_autograde_time(graded, record_property)
+
+    @pytest.mark.slow
+    def test_written_answer_waits_for_an_instructor(self, graded):
+        check_written_answer_waits(self.exercise, graded)
+
+    @pytest.mark.slow
+    def test_feedback_explains_failures_without_hidden_tests(self, graded):
+        report, course = graded
+        graded_students = [r.student for r in report.results if r.graded]
+        check_feedback_hides_hidden_tests(self.exercise, course, graded_students)
+        for student, sentence in self.feedback_says.items():
+            assert sentence in feedback(self.exercise, course, student), student
+
+    @pytest.mark.slow
+    def test_validate_button_checks_the_visible_tests(self, tmp_path, monkeypatch):
+        """What the Validate button runs: the visible tests pass for an untrained network
+        (the tiers are hidden), and a wrong answer is reported with its messages."""
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        for name, value in self.validate_env.items():
+            monkeypatch.setenv(name, value)
+        untrained = nbformat.reads(self.submissions()["untrained"], 4)
+        wrong = variant(untrained, **self.wrong_answer)
+        results = validate(self.exercise, tmp_path, {"untrained": untrained, "wrong": wrong})
+        assert results["untrained"] == {}
+        failed = results["wrong"]["failed"]
+        assert len(failed) == len(self.wrong_answer_errors)
+        for failure, message in zip(failed, self.wrong_answer_errors):
+            assert message in failure["raw_error"]
 
 
 # -- the model checks of course_utils.checks -----------------

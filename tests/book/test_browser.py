@@ -167,7 +167,7 @@ def _check_display_maths_fit(page) -> list[str]:
     return [f"display maths cut off: {text!r}" for text in bad]
 
 
-def _check_images(page, font_px: float, check_text: bool) -> list[str]:
+def _check_images(page, font_px: float) -> list[str]:
     images = page.evaluate(
         """() => Array.from(document.querySelectorAll('article img')).map(i => ({
             src: i.getAttribute('src'), alt: i.getAttribute('alt') || '',
@@ -189,7 +189,7 @@ def _check_images(page, font_px: float, check_text: bool) -> list[str]:
             and " " not in alt
         ):
             problems.append(f"image {name} has no real alt text (alt={alt!r})")
-        if check_text and img["output"] and img["shown"] > 0:
+        if img["output"] and img["shown"] > 0:
             on_screen = font_px * img["shown"] / img["natural"]
             if on_screen < MIN_TEXT_PX:
                 problems.append(
@@ -273,7 +273,7 @@ def test_page_works_offline(browser, site, entry, width):
     page = visit.page
     try:
         problems = _check_maths(page)
-        problems += _check_images(page, figure_font_px(), check_text=width == "desktop")
+        problems += _check_images(page, figure_font_px())
         if width == "phone":
             problems += _check_display_maths_fit(page)
         n_explorers, explorer_problems = _check_explorers(page)

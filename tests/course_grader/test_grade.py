@@ -16,7 +16,8 @@ import nbformat
 import pytest
 from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from nbgrader_pipeline import check_graded_or_reported
+from nbgrader_pipeline import cell, check_graded_or_reported
+from tiny_assignment import meta
 
 from course_grader import (
     ClearHiddenTracebacks,
@@ -32,47 +33,34 @@ from course_grader import (
 HIDDEN_LINE = "assert double(secret_argument_of_the_hidden_test) == 42, 'hidden check failed'"
 
 
-def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
-    meta = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": locked,
-        "schema_version": 3,
-        "solution": solution,
-    }
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
 def _toy_source():
     cells = [
-        new_markdown_cell("# Toy assignment", metadata=_meta("intro", locked=True)),
-        new_code_cell("import math", metadata=_meta("setup", locked=True)),
+        new_markdown_cell("# Toy assignment", metadata=meta("intro", locked=True)),
+        new_code_cell("import math", metadata=meta("setup", locked=True)),
         new_code_cell(
             "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-            metadata=_meta("double", solution=True),
+            metadata=meta("double", solution=True),
         ),
         new_code_cell(
             "assert double(2) == 4, 'double(2) should be 4'\n### BEGIN HIDDEN TESTS\n"
             "secret_argument_of_the_hidden_test = 21\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
-            metadata=_meta("test_double", grade=True, locked=True, points=2),
+            metadata=meta("test_double", grade=True, locked=True, points=2),
         ),
         new_code_cell(
             "def triple(x):\n    ### BEGIN SOLUTION\n    return 3 * x\n    ### END SOLUTION",
-            metadata=_meta("triple", solution=True),
+            metadata=meta("triple", solution=True),
         ),
         new_code_cell(
             "assert triple(2) == 6, 'triple(2) should be 6'",
-            metadata=_meta("test_triple", grade=True, locked=True, points=1),
+            metadata=meta("test_triple", grade=True, locked=True, points=1),
         ),
         new_markdown_cell(
             "### BEGIN SOLUTION\nBecause two is twice one.\n### END SOLUTION",
-            metadata=_meta("why", grade=True, solution=True, points=2),
+            metadata=meta("why", grade=True, solution=True, points=2),
         ),
     ]
-    for cell in cells:
-        cell.id = cell.metadata["nbgrader"]["grade_id"]
+    for c in cells:
+        c.id = c.metadata["nbgrader"]["grade_id"]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3",
@@ -82,15 +70,11 @@ def _toy_source():
     return nb
 
 
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def _submission(release, double="return 2 * x", triple="return 3 * x", before=""):
     nb = copy.deepcopy(release)
-    _cell(nb, "double").source = f"{before}def double(x):\n    {double}"
-    _cell(nb, "triple").source = f"def triple(x):\n    {triple}"
-    _cell(nb, "why").source = "Because."
+    cell(nb, "double").source = f"{before}def double(x):\n    {double}"
+    cell(nb, "triple").source = f"def triple(x):\n    {triple}"
+    cell(nb, "why").source = "Because."
     return nb
 
 
@@ -202,8 +186,8 @@ def _write_submissions(course, release):
         ),
         "floods": _submission(release, before="print('x' * 30_000_000)\n"),
     }
-    subs["deletes_test"].cells.remove(_cell(subs["deletes_test"], "test_double"))
-    edited = _cell(subs["edits_test"], "test_double")
+    subs["deletes_test"].cells.remove(cell(subs["deletes_test"], "test_double"))
+    edited = cell(subs["edits_test"], "test_double")
     edited.source, edited.metadata.nbgrader.points = "pass", 100
     for student, nb in subs.items():
         folder = course / "submitted" / student / "toy"
@@ -401,9 +385,9 @@ def test_reasons_and_flags_are_in_the_gradebook(report, toy_course):
 
 def _notebook_file(tmp_path, *sources, grade_ids=None):
     cells = [new_code_cell(s) for s in sources]
-    for cell, gid in zip(cells, grade_ids or [None] * len(cells)):
+    for c, gid in zip(cells, grade_ids or [None] * len(cells)):
         if gid:
-            cell.metadata["nbgrader"] = {"grade_id": gid}
+            c.metadata["nbgrader"] = {"grade_id": gid}
     path = tmp_path / "nb.ipynb"
     nbformat.write(new_notebook(cells=cells), path)
     return path
@@ -466,10 +450,10 @@ def test_clear_hidden_tracebacks_keeps_only_the_message():
         traceback=["Cell In[3], line 4", f"----> 4 {HIDDEN_LINE}"],
     )
     for grade_id in ("test_double", "test_triple"):
-        _cell(nb, grade_id).outputs = [copy.deepcopy(error)]
+        cell(nb, grade_id).outputs = [copy.deepcopy(error)]
     nb, _ = ClearHiddenTracebacks().preprocess(nb, {})
-    assert _cell(nb, "test_double").outputs[0].traceback == ["AssertionError: hidden check failed"]
-    assert _cell(nb, "test_triple").outputs[0].traceback == error.traceback  # no hidden tests
+    assert cell(nb, "test_double").outputs[0].traceback == ["AssertionError: hidden check failed"]
+    assert cell(nb, "test_triple").outputs[0].traceback == error.traceback  # no hidden tests
 
 
 def test_run_nbgrader_stops_at_the_timeout(tmp_path):

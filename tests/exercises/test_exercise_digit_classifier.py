@@ -33,7 +33,6 @@ broken and hostile notebooks do not stop the others from being graded.
 """
 
 import copy
-import re
 
 import nbformat
 import nbgrader_pipeline as pipeline
@@ -55,7 +54,6 @@ POINTS = {
     "test_accuracy_94": 2,
 }
 EXERCISE = Exercise("digit_classifier", POINTS)
-SOURCE, RELEASE = EXERCISE.source, EXERCISE.release
 TIERS = ("test_accuracy_85", "test_accuracy_90", "test_accuracy_94")
 _zero = EXERCISE.zero
 
@@ -141,118 +139,52 @@ def _submissions():
     return texts
 
 
-# -- the release, without running anything --------------------------------------------------
+class TestDigitClassifier(pipeline.ExerciseTests):
+    exercise = EXERCISE
+    expected = EXPECTED
+    tiers, tier_values = TIERS, DIGIT_TIERS
+    tier_call = r"check_accuracy_tier\(model, ([0-9.]+)\)"
+    # The reference's training cell takes about 8 s on a busy 2-core machine (one thread):
+    # 60 s per cell is plenty and keeps the infinite loop from costing the course's 120 s.
+    extra_config = "\nc.Execute.timeout = 60\n"
+    feedback_says = {
+        "untrained": "below the 85% tier",
+        "wrong_shape": "but it returns shape (10, 16)",
+        "reference": "the 94% tier is reached",
+        "patcher": "this notebook has replaced",
+    }
+    wrong_answer = {"sigmoid": WRONG_SIGMOID}
+    wrong_answer_errors = (  # test_sigmoid, and test_forward that uses sigmoid
+        "sigmoid of the lecture's sums (-1.9, 3.1, -0.4) should be",
+        "the hidden layer of the lecture's example should be",
+    )
 
+    def submissions(self):
+        return _submissions()
 
-def test_release_and_source_hold_the_same_cells():
-    pipeline.check_same_cells(EXERCISE)
+    def tier_prose(self, tier):
+        return f"at least {tier:.0%}".replace("%", " %")
 
-
-def test_hidden_tiers_are_the_documented_ones():
-    source = nbformat.read(SOURCE, as_version=4)
-    release = nbformat.read(RELEASE, as_version=4)
-    thresholds = [
-        float(
-            re.search(r"check_accuracy_tier\(model, ([0-9.]+)\)", cell(source, tier).source).group(
-                1
-            )
+    @pytest.mark.slow
+    def test_everyone_is_graded_or_reported(self, graded):
+        report, _ = graded
+        pipeline.check_graded_or_reported(
+            report,
+            EXPECTED,
+            FAILED,
+            {
+                "kills_kernel": "kernel died",
+                "not_json": "not valid JSON",
+                "infinite_loop": "(training) ran past the 60 s limit",
+            },
         )
-        for tier in TIERS
-    ]
-    assert thresholds == list(DIGIT_TIERS)
-    intro = cell(source, "task4").source
-    for tier in DIGIT_TIERS:
-        assert f"at least {tier:.0%}".replace("%", " %") in intro
-    for tier in TIERS:  # students see only a comment: the check itself is hidden
-        lines = [line for line in cell(release, tier).source.splitlines() if line.strip()]
-        assert lines and all(line.startswith("#") for line in lines)
 
-
-def test_release_contains_no_solution_or_hidden_test():
-    pipeline.check_release_hides_solutions(EXERCISE)
-
-
-@pytest.mark.slow
-def test_committed_release_is_what_nbgrader_generates(tmp_path):
-    pipeline.check_committed_release(EXERCISE, tmp_path)
-
-
-# -- grading a class ------------------------------------------------------------------------
-
-
-# The reference's training cell takes about 8 s on a busy 2-core machine (one thread):
-# 30 s per cell is plenty and keeps the infinite loop from costing the course's 120 s.
-graded = pipeline.graded_fixture(EXERCISE, _submissions, extra_config="\nc.Execute.timeout = 60\n")
-
-
-@pytest.mark.slow
-def test_everyone_is_graded_or_reported(graded):
-    report, _ = graded
-    pipeline.check_graded_or_reported(
-        report,
-        EXPECTED,
-        FAILED,
-        {
-            "kills_kernel": "kernel died",
-            "not_json": "not valid JSON",
-            "infinite_loop": "(training) ran past the 60 s limit",
-        },
-    )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_scores_per_test_cell(graded, student):
-    pipeline.check_scores(EXERCISE, graded, student, EXPECTED[student], max_code_score=20)
-
-
-@pytest.mark.slow
-def test_reference_autograde_time_is_recorded(graded, record_property):
-    pipeline.record_autograde_time(graded, record_property)
-
-
-@pytest.mark.slow
-def test_written_answer_waits_for_an_instructor(graded):
-    pipeline.check_written_answer_waits(EXERCISE, graded)
-
-
-@pytest.mark.slow
-def test_tricks_are_flagged_and_honest_work_is_not(graded):
-    report, _ = graded
-    assert {r.student for r in report.results if r.flags} == FLAGGED
-    cheater = " ".join(report.result("cheater").flags)
-    assert "deleted the test or read-only cells test_forward" in cheater
-    assert "edited the test or read-only cells test_sigmoid, test_accuracy_94" in cheater
-    assert "set_custom_exc" in cheater
-    assert "monkeypatching" in " ".join(report.result("patcher").flags)
-
-
-def _feedback(course, student):
-    return pipeline.feedback(EXERCISE, course, student)
-
-
-@pytest.mark.slow
-def test_feedback_explains_failures_without_hidden_tests(graded):
-    report, course = graded
-    pipeline.check_feedback_hides_hidden_tests(
-        EXERCISE, course, [r.student for r in report.results if r.graded]
-    )
-    assert "below the 85% tier" in _feedback(course, "untrained")
-    assert "but it returns shape (10, 16)" in _feedback(course, "wrong_shape")
-    assert "the 94% tier is reached" in _feedback(course, "reference")
-    assert "this notebook has replaced" in _feedback(course, "patcher")
-
-
-@pytest.mark.slow
-def test_validate_button_checks_the_visible_tests(tmp_path, monkeypatch):
-    """What the Validate button runs: the visible tests pass for an untrained network
-    (the accuracy tiers are hidden), and a wrong sigmoid is reported with its message."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    untrained = nbformat.reads(_submissions()["untrained"], 4)
-    wrong = variant(untrained, sigmoid=WRONG_SIGMOID)
-    results = pipeline.validate(EXERCISE, tmp_path, {"untrained": untrained, "wrong": wrong})
-    assert results["untrained"] == {}
-    failed = results["wrong"]["failed"]
-    assert len(failed) == 2  # test_sigmoid, and test_forward that uses sigmoid
-    assert "sigmoid of the lecture's sums (-1.9, 3.1, -0.4) should be" in failed[0]["raw_error"]
-    assert "the hidden layer of the lecture's example should be" in failed[1]["raw_error"]
+    @pytest.mark.slow
+    def test_tricks_are_flagged_and_honest_work_is_not(self, graded):
+        report, _ = graded
+        assert {r.student for r in report.results if r.flags} == FLAGGED
+        cheater = " ".join(report.result("cheater").flags)
+        assert "deleted the test or read-only cells test_forward" in cheater
+        assert "edited the test or read-only cells test_sigmoid, test_accuracy_94" in cheater
+        assert "set_custom_exc" in cheater
+        assert "monkeypatching" in " ".join(report.result("patcher").flags)

@@ -32,7 +32,6 @@ All of them are graded in one run of course_grader.
 """
 
 import copy
-import re
 
 import nbformat
 import nbgrader_pipeline as pipeline
@@ -55,7 +54,6 @@ POINTS = {
     "test_path": 2,
 }
 EXERCISE = Exercise("pes_refit", POINTS)
-SOURCE, RELEASE = EXERCISE.source, EXERCISE.release
 TIERS = ("test_rmse_500", "test_rmse_300", "test_rmse_250")
 _zero = EXERCISE.zero
 
@@ -128,117 +126,51 @@ def _submissions():
     return {student: nbformat.writes(nb) for student, nb in subs.items()}
 
 
-# -- the release, without running anything --------------------------------------------------
-
-
-def test_release_and_source_hold_the_same_cells():
-    source = pipeline.check_same_cells(EXERCISE)
-    intro = cell(source, "intro").source
-    assert f"{sum(POINTS.values())} graded automatically, 4 by an instructor" in intro
-
-
-def test_hidden_tiers_are_the_documented_ones():
-    source = nbformat.read(SOURCE, as_version=4)
-    release = nbformat.read(RELEASE, as_version=4)
-    thresholds = [
-        float(
-            re.search(
-                r"check_rmse_tier\(model, x_mean, x_std, y_mean, y_std, "
-                r"([0-9.]+)\)",
-                cell(source, tier).source,
-            ).group(1)
-        )
-        for tier in TIERS
-    ]
-    assert thresholds == list(PES_RMSE_TIERS)
-    assert [f"test_rmse_{t:.0f}" for t in PES_RMSE_TIERS] == list(TIERS)
-    intro = cell(source, "task4").source
-    for tier in PES_RMSE_TIERS:
-        assert f"RMSE at most {tier:.0f} meV" in intro
-    for tier in TIERS:  # students see only a comment: the check itself is hidden
-        lines = [line for line in cell(release, tier).source.splitlines() if line.strip()]
-        assert lines and all(line.startswith("#") for line in lines)
-
-
-def test_release_contains_no_solution_or_hidden_test():
-    source = pipeline.check_release_hides_solutions(EXERCISE)
-    assert 'load_pes_dataset("test"' not in cell(source, "training").source
-
-
-@pytest.mark.slow
-def test_committed_release_is_what_nbgrader_generates(tmp_path):
-    pipeline.check_committed_release(EXERCISE, tmp_path)
-
-
-# -- grading a class ------------------------------------------------------------------------
-
-
-# The per-cell limit stays at the course's 120 s: the reference trains in 30-45 s.
-graded = pipeline.graded_fixture(EXERCISE, _submissions)
-
-
-@pytest.mark.slow
-def test_everyone_is_graded(graded):
-    report, _ = graded
-    assert sorted(r.student for r in report.results) == sorted(EXPECTED)
-    assert not report.failed, [(r.student, r.error) for r in report.failed]
-    assert report.grades_csv is not None and not report.problems
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_scores_per_test_cell(graded, student):
-    pipeline.check_scores(EXERCISE, graded, student, EXPECTED[student], max_code_score=21)
-
-
-@pytest.mark.slow
-def test_reference_autograde_time_is_recorded(graded, record_property):
-    pipeline.record_autograde_time(graded, record_property)
-
-
-@pytest.mark.slow
-def test_written_answer_waits_for_an_instructor(graded):
-    pipeline.check_written_answer_waits(EXERCISE, graded)
-
-
-def _feedback(course, student):
-    return pipeline.feedback(EXERCISE, course, student)
-
-
-@pytest.mark.slow
-def test_feedback_explains_failures_without_hidden_tests(graded):
-    report, course = graded
-    pipeline.check_feedback_hides_hidden_tests(
-        EXERCISE, course, [r.student for r in report.results]
-    )
-    assert "the 250 meV tier is reached" in _feedback(course, "reference")
-    assert "Seven values suggest the naive coordinates" in _feedback(course, "naive")
-    assert "let information about those points leak" in _feedback(course, "leaky")
-    assert "above the 500 meV tier" in _feedback(course, "untrained")
-    assert "Keep energies in eV" in _feedback(course, "kj_per_mol")
-    assert "but it returns shape (4000, 10)" in _feedback(course, "wrong_shape")
-
-
-@pytest.mark.slow
-def test_validate_button_checks_the_visible_tests(tmp_path, monkeypatch):
-    """What the Validate button runs: the visible tests pass for an untrained network
-    (the error tiers and the leakage check are hidden), and a wrong exchange of the atoms
-    is reported with its message."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("COURSE_PROGRESS", "0")
-    untrained = nbformat.reads(_submissions()["untrained"], 4)
-    wrong = variant(
-        untrained,
-        exchange_atoms=(  # forgets that phi turns too
+class TestPesRefit(pipeline.ExerciseTests):
+    exercise = EXERCISE
+    expected = EXPECTED
+    tiers, tier_values = TIERS, PES_RMSE_TIERS
+    tier_call = r"check_rmse_tier\(model, x_mean, x_std, y_mean, y_std, ([0-9.]+)\)"
+    # The per-cell limit stays at the course's 120 s: the reference trains in 30-45 s.
+    feedback_says = {
+        "reference": "the 250 meV tier is reached",
+        "naive": "Seven values suggest the naive coordinates",
+        "leaky": "let information about those points leak",
+        "untrained": "above the 500 meV tier",
+        "kj_per_mol": "Keep energies in eV",
+        "wrong_shape": "but it returns shape (4000, 10)",
+    }
+    wrong_answer = {  # forgets that phi turns too
+        "exchange_atoms": (
             "def exchange_atoms(coords):\n    swapped = np.array(coords, dtype=float)\n"
             "    swapped[..., 4] = np.pi - swapped[..., 4]\n    return swapped"
-        ),
-    )
-    results = pipeline.validate(EXERCISE, tmp_path, {"untrained": untrained, "wrong": wrong})
-    assert results["untrained"] == {}
-    failed = results["wrong"]["failed"]
-    assert len(failed) == 1
-    assert (
-        "the atom positions of exchange_atoms(one) (atoms swapped) should be"
-        in (failed[0]["raw_error"])
-    )
+        )
+    }
+    wrong_answer_errors = ("the atom positions of exchange_atoms(one) (atoms swapped) should be",)
+    validate_env = {"COURSE_PROGRESS": "0"}
+
+    def submissions(self):
+        return _submissions()
+
+    def tier_prose(self, tier):
+        return f"RMSE at most {tier:.0f} meV"
+
+    def test_release_and_source_hold_the_same_cells(self):
+        source = pipeline.check_same_cells(EXERCISE)
+        intro = cell(source, "intro").source
+        assert f"{sum(POINTS.values())} graded automatically, 4 by an instructor" in intro
+
+    def test_hidden_tiers_are_the_documented_ones(self):
+        super().test_hidden_tiers_are_the_documented_ones()
+        assert [f"test_rmse_{t:.0f}" for t in PES_RMSE_TIERS] == list(TIERS)
+
+    def test_release_contains_no_solution_or_hidden_test(self):
+        source = pipeline.check_release_hides_solutions(EXERCISE)
+        assert 'load_pes_dataset("test"' not in cell(source, "training").source
+
+    @pytest.mark.slow
+    def test_everyone_is_graded(self, graded):
+        report, _ = graded
+        assert sorted(r.student for r in report.results) == sorted(EXPECTED)
+        assert not report.failed, [(r.student, r.error) for r in report.failed]
+        assert report.grades_csv is not None and not report.problems
