@@ -27,14 +27,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from course_grader.notebooks import (
-    HIDDEN_BEGIN,
-    HIDDEN_END,
-    MARKERS,
-    SOLUTION_BEGIN,
-    SOLUTION_END,
-    marked_lines,
-)
+from course_grader.notebooks import markers_in, secret_lines
 
 __all__ = ["INSTRUCTOR_ONLY", "write_student_edition", "leaks"]
 
@@ -75,8 +68,7 @@ def leaks(folder: Path, solutions: Path) -> list[str]:
     The package ``course_utils`` is only searched for markers: it is the public library the
     answers call, so generic lines such as ``x = np.asarray(x, dtype=float)`` occur in both.
     """
-    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
-    secrets = marked_lines(sorted(solutions.rglob("*.ipynb")), regions, min_length=25)
+    secrets = secret_lines(sorted(solutions.rglob("*.ipynb")))
     # A line that a chapter also shows (an import, a plotting call) reveals nothing.
     for nb in (folder / "chapters").glob("*.ipynb"):
         for cell in json.loads(nb.read_text())["cells"]:
@@ -84,9 +76,8 @@ def leaks(folder: Path, solutions: Path) -> list[str]:
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = path.read_text(errors="ignore")
-        for marker in MARKERS:
-            if marker in text:
-                found.append(f"{path.relative_to(folder)}: marker {marker!r}")
+        for marker in markers_in(text):
+            found.append(f"{path.relative_to(folder)}: marker {marker!r}")
         if path.suffix == ".py" and path.relative_to(folder).parts[0] == "course_utils":
             continue  # the public library: its code lines are shared with answers by design
         for line in secrets:

@@ -10,6 +10,8 @@ from pathlib import Path
 SOLUTION_BEGIN, SOLUTION_END = "BEGIN SOLUTION", "END SOLUTION"
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 MARKERS = (SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, HIDDEN_END)
+#: The regions that must never reach students: model answers and hidden tests.
+SECRET_REGIONS = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
 
 
 def _cells(path: Path) -> list[dict]:
@@ -68,6 +70,16 @@ def marked_lines(
                 else:
                     (secret if inside is not None else visible).add(line.strip())
     return {line for line in secret - visible if len(line) >= min_length}
+
+
+def secret_lines(notebooks: Iterable[Path], min_length: int = 25) -> set[str]:
+    """Distinctive lines of the model answers and hidden tests (see :func:`marked_lines`)."""
+    return marked_lines(notebooks, SECRET_REGIONS, min_length=min_length)
+
+
+def markers_in(text: str) -> list[str]:
+    """The nbgrader marker strings that occur in ``text``."""
+    return [m for m in MARKERS if m in text]
 
 
 def hidden_test_lines(source_notebooks: Iterable[Path], min_length: int = 20) -> set[str]:

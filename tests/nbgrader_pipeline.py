@@ -33,12 +33,10 @@ from conftest import ROOT
 
 from course_grader import grade_assignment, hidden_test_lines, run_nbgrader
 from course_grader.notebooks import (
-    HIDDEN_BEGIN,
-    HIDDEN_END,
-    MARKERS,
     SOLUTION_BEGIN,
     SOLUTION_END,
-    marked_lines,
+    markers_in,
+    secret_lines,
 )
 
 
@@ -135,11 +133,10 @@ def check_release_hides_solutions(exercise: Exercise):
     """The release holds no nbgrader marker, no solution line and no hidden-test line,
     and has the placeholders for the student.  Returns the source."""
     text = exercise.release.read_text()
-    assert not [m for m in MARKERS if m in text]
+    assert not markers_in(text)
     assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
     source = nbformat.read(exercise.source, as_version=4)
-    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
-    secrets = marked_lines([exercise.source], regions, min_length=20)
+    secrets = secret_lines([exercise.source], min_length=20)
     assert len(secrets) > 20, "the check would be nearly empty"
     leaked = sorted(s for s in secrets if s in text)
     assert not leaked, f"solution or hidden-test lines in the release: {leaked[:3]}"
@@ -239,7 +236,7 @@ def check_feedback_hides_hidden_tests(
     secrets = hidden_test_lines([exercise.source])
     for student in students:
         page = feedback(exercise, course, student)
-        assert not [m for m in MARKERS if m in page], student
+        assert not markers_in(page), student
         plain = re.sub(r"<[^>]+>", "", page)
         assert not [s for s in secrets if s in plain], student
 

@@ -6,14 +6,7 @@ import json
 import pytest
 from conftest import ROOT, toc_files
 
-from course_grader.notebooks import (
-    HIDDEN_BEGIN,
-    HIDDEN_END,
-    MARKERS,
-    SOLUTION_BEGIN,
-    SOLUTION_END,
-    marked_lines,
-)
+from course_grader.notebooks import markers_in, secret_lines
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +35,7 @@ def test_site_has_no_solution_markers(built_book):
     leaks = [
         (str(p.relative_to(built_book)), m)
         for p in _site_files(built_book)
-        for m in MARKERS
-        if m in p.read_text(errors="ignore")
+        for m in markers_in(p.read_text(errors="ignore"))
     ]
     assert not leaks, f"solution or hidden-test markers in the site: {leaks}"
 
@@ -57,9 +49,7 @@ def _secret_lines():
     ):
         for cell in json.loads(nb_path.read_text())["cells"]:
             public.update(line.strip() for line in "".join(cell["source"]).splitlines())
-    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
-    lines = marked_lines((ROOT / "solutions").rglob("*.ipynb"), regions, min_length=25)
-    return lines - public
+    return secret_lines((ROOT / "solutions").rglob("*.ipynb")) - public
 
 
 def test_site_contains_no_solution_or_hidden_test_code(built_book):

@@ -16,10 +16,12 @@ from course_grader.edition import INSTRUCTOR_ONLY, leaks, write_student_edition
 from course_grader.notebooks import (
     HIDDEN_BEGIN,
     HIDDEN_END,
-    MARKERS,
     SOLUTION_BEGIN,
     SOLUTION_END,
+    hidden_test_lines,
     marked_lines,
+    markers_in,
+    secret_lines,
 )
 
 pytestmark = pytest.mark.slow
@@ -60,13 +62,12 @@ def test_edition_has_the_course_and_not_the_instructor_files(edition):
 
 
 def test_edition_holds_no_solution_or_hidden_test_text(edition):
-    regions = ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END))
-    hidden = marked_lines(SOURCES, ((HIDDEN_BEGIN, HIDDEN_END),), min_length=25)
-    answers = marked_lines(SOURCES, regions, min_length=25)
+    hidden = hidden_test_lines(SOURCES, min_length=25)
+    answers = secret_lines(SOURCES)
     assert hidden and answers, "found no hidden-test or solution lines: the check would be empty"
     files = [p for p in edition.rglob("*") if p.is_file()]
     text = {p: p.read_text(errors="ignore") for p in files}
-    markers = [(str(p.relative_to(edition)), m) for p, t in text.items() for m in MARKERS if m in t]
+    markers = [(str(p.relative_to(edition)), m) for p, t in text.items() for m in markers_in(t)]
     assert not markers, f"nbgrader markers in the edition: {markers}"
     # Outside the public library (whose checks the hidden tests call by name), no line of a
     # hidden test or a model answer appears.

@@ -12,7 +12,9 @@ import nbformat
 import pytest
 from conftest import ROOT
 from nbformat.v4 import new_code_cell
-from test_grade import _cell, _meta, _needs_sandbox, _submission, _toy_source
+from nbgrader_pipeline import cell
+from test_grade import _needs_sandbox, _submission, _toy_source
+from tiny_assignment import meta
 
 from course_grader import grade_assignment, run_nbgrader
 from course_grader.heldout import Evaluator, evaluate_export
@@ -40,9 +42,9 @@ EXPECTED = {"honest": 3, "ints_only": 1, "transformer": 1}
 
 def _source():
     nb = _toy_source()
-    export = new_code_cell(EXPORT, metadata=_meta("export", locked=True))
+    export = new_code_cell(EXPORT, metadata=meta("export", locked=True))
     export.id = "export"
-    nb.cells.insert(nb.cells.index(_cell(nb, "test_triple")) + 1, export)
+    nb.cells.insert(nb.cells.index(cell(nb, "test_triple")) + 1, export)
     return nb
 
 
