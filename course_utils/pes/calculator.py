@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
 
-from .formula import energy_and_forces
+from ..calculators import TorchPotentialCalculator
 
 
-class PESCalculator(Calculator):
+class PESCalculator(TorchPotentialCalculator):
     r"""ASE calculator for O2 on Pd(100): the reference PES or a neural network.
 
     Physics: the energy is the six-dimensional potential-energy surface
@@ -22,7 +20,9 @@ class PESCalculator(Calculator):
     O-surface terms, a Morse O-O term coupled by Sato parameters, a molecular
     precursor well and a smooth far-field switch). The forces are
     :math:`\mathbf{F}_i = -\partial E / \partial \mathbf{r}_i` in eV/Å, from
-    torch autograd of the same formula or of the neural network.
+    torch autograd of the same formula or of the neural network.  It is the course's
+    :class:`~course_utils.calculators.TorchPotentialCalculator` with the two O atoms
+    selected and the reference PES (:class:`ReferencePotential`) as default potential.
 
     The ``Atoms`` object must contain exactly two O atoms. Any other atoms must
     be Pd: they are the frozen surface (for example from :func:`pd100_slab`),
@@ -57,7 +57,13 @@ class PESCalculator(Calculator):
     implemented_properties = ["energy", "free_energy", "forces"]
     #: Input standardisation and output scaling of a neural-network model (see
     #: :func:`energy_and_forces`); they have no effect on the reference PES.
-    default_parameters = {"x_mean": None, "x_std": None, "y_mean": 0.0, "y_std": 1.0}
+    default_parameters = {
+        **TorchPotentialCalculator.default_parameters,
+        "x_mean": None,
+        "x_std": None,
+        "y_mean": 0.0,
+        "y_std": 1.0,
+    }
 
     def __init__(
         self,
@@ -69,25 +75,25 @@ class PESCalculator(Calculator):
         y_std: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std, **kwargs)
+        from .networks import ReferencePotential, as_potential
+
         self.model = model
-        self.potential = None
-        if model is not None:
-            from .networks import as_potential
+        if model is None:
+            potential = ReferencePotential()
+        else:
+            potential = as_potential(model, x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std)
+        super().__init__(
+            potential, x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std, **kwargs
+        )
 
-            #: the potential module (positions -> energies) the calculator evaluates
-            self.potential = as_potential(
-                model, x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std
-            )
-
-    @staticmethod
-    def _oxygen_indices(atoms: Any) -> np.ndarray:
-        symbols = np.array(atoms.get_chemical_symbols())
+    def _selected(self, n_total: int) -> np.ndarray:
+        """The two O atoms; any other atom must be Pd (the frozen surface)."""
+        symbols = np.array(self.atoms.get_chemical_symbols())
         idx = np.flatnonzero(symbols == "O")
         if len(idx) != 2:
             raise ValueError(
                 f"PESCalculator needs exactly two O atoms (plus optional Pd surface atoms); "
-                f"got {len(idx)} O atoms in {atoms.get_chemical_formula()}."
+                f"got {len(idx)} O atoms in {self.atoms.get_chemical_formula()}."
             )
         other = sorted(set(symbols[symbols != "O"]) - {"Pd"})
         if other:
@@ -95,18 +101,3 @@ class PESCalculator(Calculator):
                 f"PESCalculator only knows O2 on Pd(100); got atoms of element(s) {other}."
             )
         return idx
-
-    def calculate(
-        self,
-        atoms: Any = None,
-        properties: Sequence[str] = ("energy",),
-        system_changes: Sequence[str] = all_changes,
-    ) -> None:
-        super().calculate(atoms, properties, system_changes)
-        idx = self._oxygen_indices(self.atoms)
-        pos = self.atoms.positions[idx][None]
-        e, f = energy_and_forces(pos, self.potential)
-        forces = np.zeros((len(self.atoms), 3))
-        forces[idx] = f[0]
-        energy = float(e[0])
-        self.results = {"energy": energy, "free_energy": energy, "forces": forces}
