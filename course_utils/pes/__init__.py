@@ -57,37 +57,9 @@ Modules
 The public names are re-exported here: ``from course_utils.pes import X``.
 """
 
+from . import constants
 from .calculator import PESCalculator
-from .constants import (
-    A_SURF,
-    ALPHA_OO,
-    ALPHA_S,
-    BRIDGE,
-    COORD_NAMES,
-    D_OO,
-    DELTA_OO,
-    DELTA_S,
-    E_MAX,
-    HOLLOW,
-    LATTICE_CONSTANT,
-    N_SYMMETRY_COORDS,
-    O_MASS,
-    PRECURSOR_DEPTH,
-    PRECURSOR_R,
-    PRECURSOR_R_WIDTH,
-    PRECURSOR_Z,
-    PRECURSOR_Z_WIDTH,
-    R_E,
-    SITE_DEPTH,
-    SITE_HEIGHT,
-    SITES,
-    SWITCH_END,
-    SWITCH_START,
-    SYMMETRY_COORD_NAMES,
-    TOP,
-    ZETA,
-    G,
-)
+from .constants import *  # noqa: F403 (the names in constants.__all__)
 from .coordinates import (
     from_cartesian,
     symmetry_coordinates,
@@ -105,35 +77,16 @@ from .formula import (
 )
 from .structures import o2_atoms, pd100_slab
 
+# the torch modules are imported on first use, so that importing the PES stays light
+_LAZY = {
+    "ReferencePotential": "networks",
+    "AtomCentredPotential": "networks",
+    "SymmetryCoordinatePotential": "networks",
+    "fit_potential": "fitting",
+}
+
 __all__ = [
-    "LATTICE_CONSTANT",
-    "A_SURF",
-    "G",
-    "TOP",
-    "BRIDGE",
-    "HOLLOW",
-    "SITES",
-    "D_OO",
-    "R_E",
-    "ALPHA_OO",
-    "DELTA_OO",
-    "ALPHA_S",
-    "DELTA_S",
-    "SITE_DEPTH",
-    "SITE_HEIGHT",
-    "PRECURSOR_DEPTH",
-    "PRECURSOR_Z",
-    "PRECURSOR_Z_WIDTH",
-    "PRECURSOR_R",
-    "PRECURSOR_R_WIDTH",
-    "SWITCH_START",
-    "SWITCH_END",
-    "ZETA",
-    "O_MASS",
-    "E_MAX",
-    "COORD_NAMES",
-    "SYMMETRY_COORD_NAMES",
-    "N_SYMMETRY_COORDS",
+    *constants.__all__,
     "reference_energy",
     "reference_energy_cartesian",
     "reference_forces",
@@ -150,19 +103,8 @@ __all__ = [
     "ATOM_FEATURE_NAMES",
     "N_ATOM_FEATURES",
     "atom_centred_features",
-    "ReferencePotential",
-    "AtomCentredPotential",
-    "SymmetryCoordinatePotential",
-    "fit_potential",
+    *_LAZY,
 ]
-
-# the torch modules are imported on first use, so that importing the PES stays light
-_LAZY = {
-    "ReferencePotential": "networks",
-    "AtomCentredPotential": "networks",
-    "SymmetryCoordinatePotential": "networks",
-    "fit_potential": "fitting",
-}
 
 
 def __getattr__(name: str):

@@ -6,6 +6,37 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
+__all__ = [
+    "LATTICE_CONSTANT",
+    "A_SURF",
+    "G",
+    "TOP",
+    "BRIDGE",
+    "HOLLOW",
+    "SITES",
+    "D_OO",
+    "R_E",
+    "ALPHA_OO",
+    "DELTA_OO",
+    "ALPHA_S",
+    "DELTA_S",
+    "SITE_DEPTH",
+    "SITE_HEIGHT",
+    "PRECURSOR_DEPTH",
+    "PRECURSOR_Z",
+    "PRECURSOR_Z_WIDTH",
+    "PRECURSOR_R",
+    "PRECURSOR_R_WIDTH",
+    "SWITCH_START",
+    "SWITCH_END",
+    "ZETA",
+    "O_MASS",
+    "E_MAX",
+    "COORD_NAMES",
+    "SYMMETRY_COORD_NAMES",
+    "N_SYMMETRY_COORDS",
+]
+
 #: Pd fcc lattice constant (experiment), Å.
 LATTICE_CONSTANT: float = 3.8907
 #: Surface lattice constant of Pd(100), a / sqrt(2) = 2.751 Å (nearest Pd-Pd distance).
