@@ -43,7 +43,7 @@ Modules
 ``constants``   the model's parameters and the surface geometry
 ``arrays``      input checks; one formula evaluated with NumPy or torch
 ``formula``     the PES formula and the public energy and force functions
-``coordinates`` 6D <-> Cartesian conversions and symmetry coordinates Q1..Q10
+``coordinates`` building 6D configurations, 6D <-> Cartesian, symmetry coordinates Q1..Q10
 ``dataset``     :func:`load_pes_dataset` and its sampling table
 ``model``       checks of a network of Q1..Q10
 ``features``    atom-centred, symmetry-adapted inputs (Behler style)
@@ -61,6 +61,7 @@ from . import constants
 from .calculator import PESCalculator
 from .constants import *  # noqa: F403 (the names in constants.__all__)
 from .coordinates import (
+    configurations,
     from_cartesian,
     symmetry_coordinates,
     symmetry_coordinates_cartesian,
@@ -92,6 +93,7 @@ __all__ = [
     "reference_forces",
     "energy_and_forces",
     "atom_surface_energy",
+    "configurations",
     "to_cartesian",
     "from_cartesian",
     "symmetry_coordinates",

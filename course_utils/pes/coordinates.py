@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .arrays import _check_coords, _check_positions, _parts_from_coords, _parts_from_positions
 from .constants import ZETA, G
 
@@ -29,6 +31,45 @@ def _symmetry_core(X, Y, Z, r, ux, uy, uz, xp, naive):
             d * uz * (ux * sX + uy * sY),  # d s c (cos phi sin GX + sin phi sin GY)
         ]
     return xp.stack(cols, -1)
+
+
+def configurations(
+    X: Any, Y: Any, Z: Any, r: Any, theta: Any = math.pi / 2, phi: Any = 0.0
+) -> np.ndarray:
+    """Stack the six molecular coordinates into configurations, broadcasting them.
+
+    Each argument is a number or an array; they are broadcast against each other
+    (NumPy rules), so a grid of two coordinates and fixed values of the other four
+    is ``configurations(X, Y, 1.8, 1.34)`` with ``X, Y = np.meshgrid(...)``.
+
+    Parameters
+    ----------
+    X, Y : float or array_like
+        Centre of mass over the surface, Å.
+    Z : float or array_like
+        Height of the centre of mass above the top Pd layer, Å.
+    r : float or array_like
+        O-O bond length, Å.
+    theta : float or array_like
+        Polar angle of the bond from the surface normal, radians; default pi/2 (flat).
+    phi : float or array_like
+        Azimuth of the bond from the x axis, radians; default 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (*broadcast shape, 6)
+        Columns X, Y, Z, r, theta, phi, ready for :func:`reference_energy`.
+    """
+    parts = [np.asarray(v, dtype=float) for v in (X, Y, Z, r, theta, phi)]
+    try:
+        parts = np.broadcast_arrays(*parts)
+    except ValueError:
+        shapes = ", ".join(f"{n}: {a.shape}" for n, a in zip("X Y Z r theta phi".split(), parts))
+        raise ValueError(
+            f"the coordinates must broadcast to one shape; got {shapes}. Use numbers for the "
+            "fixed coordinates and arrays of one shape (for example from np.meshgrid) for the rest."
+        ) from None
+    return np.stack(parts, axis=-1)
 
 
 def to_cartesian(coords: Any) -> Any:

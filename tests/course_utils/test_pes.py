@@ -827,3 +827,18 @@ def test_import_is_light_and_has_no_side_effects():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_configurations_broadcasts_a_grid_and_fixed_coordinates():
+    X, Y = np.meshgrid(np.linspace(0, 1, 4), np.linspace(0, 2, 3))
+    c = pes.configurations(X, Y, 1.8, 1.34, phi=0.5)
+    assert c.shape == (3, 4, 6)
+    np.testing.assert_array_equal(c[..., 0], X)
+    np.testing.assert_array_equal(c[..., 1], Y)
+    fixed = np.broadcast_to([1.8, 1.34, np.pi / 2, 0.5], (3, 4, 4))
+    np.testing.assert_array_equal(c[..., 2:], fixed)
+    # the same energies as the configurations built by hand, row by row
+    by_hand = np.array([[x, y, 1.8, 1.34, np.pi / 2, 0.5] for x, y in zip(X.ravel(), Y.ravel())])
+    np.testing.assert_allclose(pes.reference_energy(c).ravel(), pes.reference_energy(by_hand))
+    with pytest.raises(ValueError, match="broadcast to one shape"):
+        pes.configurations(np.zeros(3), np.zeros(4), 1.0, 1.2)
