@@ -23,14 +23,8 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from course_utils.tuning import (
-    SEARCH_SPACE,
-    LogUniform,
-    _check_space,
-    _check_xy,
-    lj_tuning_data,
-    score_config,
-)
+from course_utils.fullbatch import _check_xy
+from course_utils.tuning import SEARCH_SPACE, LogUniform, _check_space, lj_tuning_data, score_config
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     import optuna

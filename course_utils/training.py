@@ -7,10 +7,11 @@ optional validation and early stopping.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -50,6 +51,21 @@ def seed_everything(seed: int) -> np.random.Generator:
 def default_device() -> torch.device:
     """The GPU if PyTorch sees one, otherwise the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run PyTorch on one thread inside the block, then restore the old setting.
+
+    Tiny networks train faster on one thread: splitting a 30 x 64 matrix
+    product between cores costs more than it saves.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def progress_enabled() -> bool:

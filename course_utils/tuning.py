@@ -7,12 +7,14 @@ share:
 
 * :func:`lj_tuning_data` builds the data set and its train / validation /
   test split, the same on every machine;
-* :func:`train_full_batch` is a short, fast training loop (full-batch Adam on
-  the mean squared error), and :func:`score_config` builds and trains the
-  model that a dictionary of hyperparameters describes;
+* :func:`score_config` builds and trains (with
+  :func:`course_utils.fullbatch.train_full_batch`, full-batch Adam on the mean
+  squared error, re-exported here) the model that a dictionary of
+  hyperparameters describes;
 * :func:`grid_points`, :func:`random_points` and :func:`run_search` run grid
   and random searches; :func:`cross_validate` scores one configuration by
-  k-fold cross-validation;
+  k-fold cross-validation (both train many networks side by side with
+  :func:`course_utils.fullbatch.train_stacked`);
 * Optuna studies that many workers share live in :mod:`course_utils.studies`.
 
 Importing this module changes no global state.
@@ -20,13 +22,11 @@ Importing this module changes no global state.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -35,13 +35,11 @@ from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
 from course_utils.data import lennard_jones
+from course_utils.fullbatch import _check_xy, train_full_batch, train_stacked
 from course_utils.nn_basics import make_mlp
 from course_utils.training import progress_enabled
 
 from ._validate import check_int
-
-if TYPE_CHECKING:  # pragma: no cover - only for type checkers
-    pass
 
 LECTURE_GRID: dict[str, tuple] = {
     "depth": (2, 3, 4),
@@ -178,172 +176,7 @@ def lj_tuning_data(
 
 
 # ----------------------------------------------------------------------------
-# training
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run PyTorch on one thread inside the block, then restore the old setting.
-
-    Tiny networks train faster on one thread: splitting a 30 x 64 matrix
-    product between cores costs more than it saves.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _check_xy(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise TypeError(f"{name} must be a pair (X, y) of tensors, not {type(data).__name__}.")
-    X, y = (torch.as_tensor(a, dtype=torch.float32) for a in data)
-    if X.ndim != 2 or y.ndim != 2:
-        raise ValueError(
-            f"{name}: X and y must be 2-D, shape (n_samples, n_features); "
-            f"got {tuple(X.shape)} and {tuple(y.shape)}. Use .reshape(-1, 1) for a column."
-        )
-    if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"{name}: X has {len(X)} rows and y has {len(y)}; need equal, > 0.")
-    return X, y
-
-
-def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
-    # The fused implementation does the same update in one kernel per step,
-    # about a fifth faster for tiny networks; older PyTorch builds lack it on CPU.
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
-def train_full_batch(
-    model: torch.nn.Module,
-    train_data,
-    *,
-    lr: float,
-    epochs: int,
-    weight_decay: float = 0.0,
-    val_data=None,
-    eval_every: int | None = None,
-    report: Callable[[int, float], None] | None = None,
-    patience: int | None = None,
-) -> dict:
-    """Train ``model`` with full-batch Adam on the mean squared error.
-
-    Every epoch is one gradient step on all training points, the chapter-3
-    blueprint without mini-batches.  The loop runs on one thread (see
-    :func:`single_thread`) and computes the validation loss only every
-    ``eval_every`` epochs, so that it is fast enough to train dozens of small
-    networks in a few seconds.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Trained in place.
-    train_data : pair of tensors (X, y)
-        Shapes (n, n_features) and (n, n_outputs).
-    lr : float
-        Learning rate of Adam, > 0.
-    epochs : int
-        Number of gradient steps, >= 1.
-    weight_decay : float
-        L2 penalty, as in ``torch.optim.Adam(weight_decay=...)``.
-    val_data : pair of tensors (X, y), optional
-        Validation set.
-    eval_every : int, optional
-        Record the losses every this many epochs (and after the last one);
-        default: only after the last epoch.
-    report : callable, optional
-        Called as ``report(epoch, val_mse)`` at every evaluation; it may raise
-        an exception (such as ``optuna.TrialPruned``) to stop training.
-        Needs ``val_data``.
-    patience : int, optional
-        Early stopping: stop when the validation loss has not improved for this
-        many epochs (checked at every evaluation), and put back the weights of
-        the evaluation with the lowest validation loss.  Needs ``val_data``;
-        ``epochs`` is then the most the run may take.
-
-    Returns
-    -------
-    dict
-        ``train_mse`` and ``val_mse`` (of the returned weights: after the last
-        epoch, or with ``patience`` at the best evaluation; ``val_mse`` is None
-        without validation data), ``epochs`` (steps taken), ``best_epoch``
-        (the epoch of the returned weights), ``stopped_early`` (True when
-        ``patience`` ended the run before ``epochs``) and ``history``, a dict of
-        lists ``epoch``, ``train_mse``, ``val_mse``.
-    """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
-    epochs = check_int(epochs, "epochs", minimum=1)
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, not {lr!r}.")
-    if eval_every is None:
-        eval_every = int(epochs)
-    if (
-        isinstance(eval_every, bool)
-        or not isinstance(eval_every, (int, np.integer))
-        or eval_every < 1
-    ):
-        raise ValueError(f"eval_every must be a positive integer, not {eval_every!r}.")
-    if report is not None and val_data is None:
-        raise ValueError("report needs val_data: it is called with the validation loss.")
-    if patience is not None:
-        patience = check_int(patience, "patience", minimum=1)
-        if val_data is None:
-            raise ValueError("early stopping (patience) needs val_data to watch.")
-    X, y = _check_xy("train_data", train_data)
-    val = _check_xy("val_data", val_data) if val_data is not None else None
-
-    history: dict[str, list] = {"epoch": [], "train_mse": [], "val_mse": []}
-    best = {"val_mse": math.inf, "epoch": 0, "train_mse": math.nan, "state": None}
-    stopped_early = False
-    with single_thread():
-        optimizer = _adam(model.parameters(), float(lr), float(weight_decay))
-        model.train()
-        for epoch in range(1, int(epochs) + 1):
-            optimizer.zero_grad()
-            loss = torch.mean((model(X) - y) ** 2)
-            loss.backward()
-            optimizer.step()
-            if epoch % eval_every == 0 or epoch == epochs:
-                model.eval()
-                with torch.no_grad():
-                    train_mse = float(torch.mean((model(X) - y) ** 2))
-                    val_mse = float(torch.mean((model(val[0]) - val[1]) ** 2)) if val else None
-                model.train()
-                history["epoch"].append(epoch)
-                history["train_mse"].append(train_mse)
-                history["val_mse"].append(val_mse)
-                if report is not None:
-                    report(epoch, val_mse)
-                if patience is not None:
-                    if val_mse < best["val_mse"]:
-                        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                        best.update(val_mse=val_mse, epoch=epoch, train_mse=train_mse, state=state)
-                    elif epoch - best["epoch"] >= patience and epoch < epochs:
-                        stopped_early = True
-                        break
-        if best["state"] is not None:
-            model.load_state_dict(best["state"])
-        model.eval()
-    if patience is not None:
-        train_mse, val_mse, best_epoch = best["train_mse"], best["val_mse"], best["epoch"]
-    else:
-        train_mse, val_mse = history["train_mse"][-1], history["val_mse"][-1]
-        best_epoch = history["epoch"][-1]
-    return {
-        "train_mse": train_mse,
-        "val_mse": val_mse,
-        "epochs": history["epoch"][-1],
-        "best_epoch": best_epoch,
-        "stopped_early": stopped_early,
-        "history": history,
-    }
+# models (trained by course_utils.fullbatch: train_full_batch, train_stacked)
 
 
 def _check_config(config: Mapping) -> None:
@@ -383,6 +216,19 @@ def build_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         return make_mlp(sizes, activation=config.get("activation", "selu"))
+
+
+def _scored(config: Mapping, result: dict, seconds: float) -> dict:
+    """score_config's result from a train_full_batch (or train_stacked) result."""
+    return {
+        **dict(config),
+        "train_rmse": math.sqrt(result["train_mse"]),
+        "val_rmse": math.sqrt(result["val_mse"]) if result["val_mse"] is not None else None,
+        "best_epoch": result["best_epoch"],
+        "stopped_early": result["stopped_early"],
+        "history": result["history"],
+        "seconds": seconds,
+    }
 
 
 def score_config(
@@ -438,15 +284,7 @@ def score_config(
         report=report,
         patience=patience,
     )
-    return {
-        **dict(config),
-        "train_rmse": math.sqrt(result["train_mse"]),
-        "val_rmse": math.sqrt(result["val_mse"]) if result["val_mse"] is not None else None,
-        "best_epoch": result["best_epoch"],
-        "stopped_early": result["stopped_early"],
-        "history": result["history"],
-        "seconds": time.perf_counter() - start,
-    }
+    return _scored(config, result, time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------
@@ -530,10 +368,18 @@ def run_search(
     *,
     epochs: int,
     seed: int = 0,
+    eval_every: int | None = None,
+    patience: int | None = None,
     progress: bool | None = None,
     desc: str = "search",
 ) -> list[dict]:
-    """Score every configuration with :func:`score_config`, in order.
+    """Score every configuration as :func:`score_config` would, in order.
+
+    Configurations of one depth (and activation) train side by side with
+    :func:`course_utils.fullbatch.train_stacked`; each gets the training
+    :func:`score_config` would give it alone.  ``seconds`` is then the group's
+    time divided by its size.  ``eval_every`` and ``patience`` (early stopping,
+    per configuration) are passed on.
 
     Returns
     -------
@@ -549,10 +395,29 @@ def run_search(
     for config in configs:
         _check_config(config)
     show = progress_enabled() if progress is None else bool(progress)
-    return [
-        score_config(config, train_data, val_data, epochs=epochs, seed=seed)
-        for config in tqdm(configs, desc=desc, disable=not show)
-    ]
+    groups: dict[tuple, list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault((int(config["depth"]), config.get("activation", "selu")), []).append(i)
+    X, y = _check_xy("train_data", train_data)
+    results: list[dict] = [{} for _ in configs]
+    for members in tqdm(groups.values(), desc=desc, disable=not show):
+        start = time.perf_counter()
+        group = [configs[i] for i in members]
+        models = [build_model(c, n_in=X.shape[1], n_out=y.shape[1], seed=seed) for c in group]
+        runs = train_stacked(
+            models,
+            (X, y),
+            lr=[float(c["lr"]) for c in group],
+            weight_decay=[float(c.get("weight_decay", 0.0)) for c in group],
+            epochs=epochs,
+            val_data=val_data,
+            eval_every=eval_every,
+            patience=patience,
+        )
+        seconds = (time.perf_counter() - start) / len(group)
+        for i, run in zip(members, runs):
+            results[i] = _scored(configs[i], run, seconds)
+    return results
 
 
 def cross_validate(
@@ -597,12 +462,18 @@ def cross_validate(
     if not 2 <= n_splits <= len(X):
         raise ValueError(f"n_splits must lie between 2 and the {len(X)} samples, not {n_splits}.")
     extra = _check_xy("always_train", always_train) if always_train is not None else None
-    scores = []
     folds = KFold(n_splits=int(n_splits), shuffle=True, random_state=int(seed))
+    train_sets, val_sets = [], []
     for train_idx, val_idx in folds.split(np.arange(len(X))):
         Xt, yt = X[train_idx], y[train_idx]
         if extra is not None:
             Xt, yt = torch.cat([extra[0], Xt]), torch.cat([extra[1], yt])
-        result = score_config(config, (Xt, yt), (X[val_idx], y[val_idx]), epochs=epochs, seed=seed)
-        scores.append(result["val_rmse"])
-    return np.asarray(scores)
+        train_sets.append((Xt, yt))
+        val_sets.append((X[val_idx], y[val_idx]))
+    # the folds train side by side, each exactly as score_config would train it alone
+    models = [build_model(config, n_in=X.shape[1], n_out=y.shape[1], seed=seed) for _ in val_sets]
+    lr, decay = float(config["lr"]), float(config.get("weight_decay", 0.0))
+    runs = train_stacked(
+        models, train_sets, lr=lr, weight_decay=decay, epochs=epochs, val_data=val_sets
+    )
+    return np.sqrt([run["val_mse"] for run in runs])

@@ -11,6 +11,7 @@ from course_utils.training import (
     fit,
     progress_enabled,
     seed_everything,
+    single_thread,
 )
 
 
@@ -212,3 +213,14 @@ def test_fit_accepts_an_explicit_device():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     fit(model, (X, y), loss_fn=torch.nn.MSELoss(), optimizer=opt, epochs=1, device="cpu")
     assert next(model.parameters()).device.type == "cpu"
+
+
+def test_single_thread_restores_setting_even_after_an_error():
+    before = torch.get_num_threads()
+    with single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with single_thread():
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == before

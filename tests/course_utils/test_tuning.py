@@ -25,6 +25,8 @@ import pytest
 import torch
 
 from course_utils import studies, tuning
+from course_utils.fullbatch import train_stacked
+from course_utils.models import gaussian_mlp
 from course_utils.tuning import (
     LECTURE_GRID,
     LogUniform,
@@ -35,7 +37,6 @@ from course_utils.tuning import (
     random_points,
     run_search,
     score_config,
-    single_thread,
     train_full_batch,
 )
 
@@ -153,17 +154,6 @@ def test_lj_tuning_data_bad_sizes(kwargs):
 
 
 # ---------------------------------------------------------------- training
-
-
-def test_single_thread_restores_setting_even_after_an_error():
-    before = torch.get_num_threads()
-    with single_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with pytest.raises(RuntimeError):
-        with single_thread():
-            raise RuntimeError("boom")
-    assert torch.get_num_threads() == before
 
 
 def test_train_full_batch_is_the_plain_adam_loop():
@@ -293,6 +283,82 @@ def test_early_stopping_needs_validation_data():
         )
 
 
+def _max_weight_difference(a, b):
+    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_train_stacked_matches_one_at_a_time_with_padding_and_early_stopping():
+    data = lj_tuning_data()
+    configs = [{"depth": 2, "width": w, "lr": lr} for w, lr in ((8, 1e-2), (16, 1e-3), (5, 3e-3))]
+    alone = [build_model(c, seed=i) for i, c in enumerate(configs)]
+    stacked = [build_model(c, seed=i) for i, c in enumerate(configs)]
+    kwargs = dict(epochs=400, val_data=data.val, eval_every=10, patience=40)
+    expected = [
+        train_full_batch(m, data.train, lr=c["lr"], **kwargs) for m, c in zip(alone, configs)
+    ]
+    got = train_stacked(stacked, data.train, lr=[c["lr"] for c in configs], **kwargs)
+    assert any(r["stopped_early"] for r in expected)  # the stopping logic is exercised
+    for a, b, ma, mb in zip(expected, got, alone, stacked):
+        assert (a["best_epoch"], a["epochs"], a["stopped_early"]) == (
+            b["best_epoch"],
+            b["epochs"],
+            b["stopped_early"],
+        )
+        assert b["val_mse"] == pytest.approx(a["val_mse"], rel=1e-4)
+        assert b["history"]["epoch"] == a["history"]["epoch"]
+        assert _max_weight_difference(ma, mb) < 1e-4  # the narrow models were padded exactly
+        assert [p.shape for p in ma.parameters()] == [p.shape for p in mb.parameters()]
+
+
+def test_train_stacked_own_training_sets_and_weight_decays():
+    X, y = line_data(20)
+    sets = [(X[:k], y[:k]) for k in (6, 13, 20)]  # three sizes: padded rows must not count
+    decays = [0.0, 1e-2, 1e-1]
+    alone = [gaussian_mlp(width=6, seed=s) for s in range(3)]
+    stacked = [gaussian_mlp(width=6, seed=s) for s in range(3)]
+    for m, data, wd in zip(alone, sets, decays):
+        train_full_batch(m, data, lr=1e-2, epochs=60, weight_decay=wd)
+    got = train_stacked(stacked, sets, lr=1e-2, epochs=60, weight_decay=decays)
+    for ma, mb, data, run in zip(alone, stacked, sets, got):
+        assert _max_weight_difference(ma, mb) < 1e-5
+        with torch.no_grad():
+            assert run["train_mse"] == pytest.approx(float(((mb(data[0]) - data[1]) ** 2).mean()))
+
+
+@pytest.mark.parametrize(
+    "models, kwargs",
+    [
+        ([], {}),
+        (
+            [
+                torch.nn.Sequential(
+                    torch.nn.Linear(1, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 1)
+                )
+            ],
+            {},
+        ),
+        ([build_model({"depth": 1, "width": 3, "lr": 1})] * 2, {"lr": [1e-3]}),  # one lr for two
+        ([build_model({"depth": 1, "width": 3, "lr": 1})], {"lr": 0.0}),
+        ([build_model({"depth": 1, "width": 3, "lr": 1})], {"patience": 5}),  # no val_data
+        (
+            [build_model({"depth": d, "width": 3, "lr": 1}) for d in (1, 2)],  # two depths
+            {},
+        ),
+        (
+            [
+                build_model({"depth": 1, "width": w, "lr": 1, "activation": "sigmoid"})
+                for w in (2, 3)
+            ],
+            {},  # sigmoid(0) != 0: narrow networks cannot be padded
+        ),
+    ],
+)
+def test_train_stacked_rejects_what_it_cannot_stack(models, kwargs):
+    args = {"lr": 1e-3, "epochs": 3, **kwargs}
+    with pytest.raises((ValueError, TypeError)):
+        train_stacked(models, line_data(), **args)
+
+
 def test_build_model_is_reproducible_and_leaves_global_rng_alone():
     config = {"depth": 3, "width": 32, "lr": 1e-3}
     torch.manual_seed(123)
@@ -351,11 +417,13 @@ def test_cross_validate_uses_each_point_once_for_validation(monkeypatch):
     ends = (torch.tensor([[-1.0], [99.0]]), torch.tensor([[-1.0], [99.0]]))
     calls = []
 
-    def fake_score(config, train, val, *, epochs, seed):
-        calls.append((train[0].ravel().tolist(), val[0].ravel().tolist()))
-        return {"val_rmse": float(len(calls))}
+    def fake_stacked(models, train_sets, *, lr, weight_decay, epochs, val_data):
+        assert len(models) == len(train_sets) == len(val_data)  # one model per fold
+        for train, val in zip(train_sets, val_data):
+            calls.append((train[0].ravel().tolist(), val[0].ravel().tolist()))
+        return [{"val_mse": float(i + 1) ** 2} for i in range(len(train_sets))]
 
-    monkeypatch.setattr(tuning, "score_config", fake_score)
+    monkeypatch.setattr(tuning, "train_stacked", fake_stacked)
     scores = cross_validate(
         {"depth": 1, "width": 2, "lr": 1e-3}, X, y, n_splits=4, epochs=1, always_train=ends
     )
@@ -366,6 +434,20 @@ def test_cross_validate_uses_each_point_once_for_validation(monkeypatch):
         assert -1.0 in train and 99.0 in train  # the fixed points train in every fold
         assert not set(train) & set(val)
         assert len(train) == 2 + 15 and len(val) == 5
+
+
+def test_cross_validate_folds_score_as_if_trained_one_by_one():
+    from sklearn.model_selection import KFold
+
+    X, y = line_data(15)
+    config = {"depth": 2, "width": 6, "lr": 1e-2}
+    scores = cross_validate(config, X, y, n_splits=3, epochs=50, seed=2)
+    folds = KFold(n_splits=3, shuffle=True, random_state=2).split(np.arange(15))
+    alone = [
+        score_config(config, (X[t], y[t]), (X[v], y[v]), epochs=50, seed=2)["val_rmse"]
+        for t, v in folds
+    ]
+    assert scores == pytest.approx(alone, rel=1e-4)
 
 
 def test_cross_validate_real_run_and_bad_folds():
