@@ -106,21 +106,24 @@ def book_rows() -> list[Row]:
     ]
 
 
+def autograde_reference(source: Path, *options: str) -> tuple[float, float]:
+    """Autograde the reference solution ``source`` as the only student of a fresh copy of
+    the course; return (wall seconds, peak MiB)."""
+    assignment = source.parent.name
+    with tempfile.TemporaryDirectory() as tmp:
+        course = copy_course(ROOT, tmp, [assignment])
+        target = course / "submitted" / "reference" / assignment
+        target.mkdir(parents=True)
+        (target / source.name).write_bytes(source.read_bytes())
+        cmd = [sys.executable, "-m", "course_grader", assignment, "--course-dir", tmp, *options]
+        return measure(cmd, cwd=course)
+
+
 def solution_rows(runs: int) -> list[Row]:
     rows: list[Row] = []
     for source in sorted((ROOT / "solutions").glob("*/*.ipynb")):
         assignment = source.parent.name
-        times, peaks = [], []
-        for _ in range(runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                course = copy_course(ROOT, tmp, [assignment])
-                target = course / "submitted" / "reference" / assignment
-                target.mkdir(parents=True)
-                (target / source.name).write_bytes(source.read_bytes())
-                cmd = [sys.executable, "-m", "course_grader", assignment, "--course-dir", tmp]
-                seconds, peak = measure(cmd, cwd=course)
-                times.append(seconds)
-                peaks.append(peak)
+        times, peaks = zip(*(autograde_reference(source) for _ in range(runs)))
         rows.append(
             (
                 f"autograde reference, {assignment}",
@@ -132,6 +135,20 @@ def solution_rows(runs: int) -> list[Row]:
         )
         rows.append((f"peak memory, autograde {assignment}", max(peaks), "MiB", None, ""))
     return rows
+
+
+def sandbox_rows() -> list[Row]:
+    """What the sandbox costs: one reference submission graded with and without it."""
+    source = ROOT / "solutions" / "digit_classifier" / "digit_classifier.ipynb"
+    boxed, boxed_peak = autograde_reference(source)
+    bare, bare_peak = autograde_reference(source, "--unsafe")
+    note = "digit_classifier reference, one submission"
+    return [
+        ("seconds per submission, sandboxed", boxed, "s", None, note),
+        ("seconds per submission, no sandbox (--unsafe)", bare, "s", None, note),
+        ("peak memory per submission, sandboxed", boxed_peak, "MiB", None, note),
+        ("peak memory per submission, no sandbox (--unsafe)", bare_peak, "MiB", None, note),
+    ]
 
 
 def trajectory_rows() -> list[Row]:
@@ -182,6 +199,7 @@ def ethanol_rows() -> list[Row]:
 #: Rows other parts of the course add: name -> function returning rows.
 EXTRA_ROWS: dict[str, Callable[[], list[Row]]] = {
     "trajectories": trajectory_rows,
+    "sandbox": sandbox_rows,
     "ethanol": ethanol_rows,
 }
 
@@ -231,10 +249,18 @@ def main() -> int:
         add(book_rows())
     if args.only in (None, "solutions"):
         add(solution_rows(args.runs))
+    failed = []
     for name, fn in EXTRA_ROWS.items():
         if args.only in (None, name):
-            add(fn())
-    over = [r for r in rows if r[3] is not None and r[1] > r[3]]
+            try:
+                add(fn())
+            except Exception as exc:  # one broken row must not lose the others
+                print(f"{name}: FAILED: {exc}", file=sys.stderr, flush=True)
+                failed.append(name)
+                rows.append(
+                    (f"{name} (failed)", float("nan"), "", None, " ".join(str(exc).split())[:200])
+                )
+    over = [r for r in rows if r[3] is not None and r[1] > r[3]] + failed
     if args.only is None:
         write_markdown(rows, args.runs, args.output)
         print(f"\nwrote {args.output}")
