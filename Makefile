@@ -24,7 +24,7 @@ help:
 	@echo "make lab      open the exercises in JupyterLab (students)"
 	@echo "make formgrader  JupyterLab at the course root with nbgrader's Formgrader (instructors)"
 	@echo "make release  regenerate exercises/ from solutions/ with nbgrader"
-	@echo "make grade A=<assignment>  autograde submitted/ and write grades.csv"
+	@echo "make grade A=<assignment> [JOBS=N]  autograde submitted/ (N at once, default: all cores) and write grades.csv"
 	@echo "make benchmark  check the time budgets (chapters, book, autograding)"
 	@echo "make student-edition  write the course without solutions and grading code to $(EDITION)"
 	@echo "make clean    remove the build, keep the environment"
@@ -73,8 +73,8 @@ release: instructor-only $(STAMP)
 		$(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
 
 grade: instructor-only $(STAMP)
-	@test -n "$(A)" || { echo "usage: make grade A=<assignment>"; exit 2; }
-	$(BIN)/python -m course_grader $(A)
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment> [JOBS=N] [SCHEDULER=tcp://host:8786]"; exit 2; }
+	$(BIN)/python -m course_grader $(A) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 benchmark: instructor-only $(STAMP)
 	$(BIN)/python .ci/benchmark.py

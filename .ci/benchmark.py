@@ -196,11 +196,35 @@ def ethanol_rows() -> list[Row]:
     ]
 
 
+def parallel_grading_rows() -> list[Row]:
+    """10 submissions of the tiny assignment graded one at a time, then 2 at a time."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tiny_assignment import NAME, tiny_class
+
+    from course_grader import grade_assignment
+
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        for jobs in (1, 2):
+            course = Path(tmp) / f"jobs{jobs}"
+            tiny_class(course, 10)
+            t = time.perf_counter()
+            grade_assignment(NAME, course, echo=None, jobs=jobs, feedback=False, export=False)
+            seconds[jobs] = time.perf_counter() - t
+    note = "10 submissions of the tiny assignment, sandboxed, without feedback"
+    return [
+        ("grading 10 submissions, one at a time", seconds[1], "s", None, note),
+        ("grading 10 submissions, JOBS=2", seconds[2], "s", None, "Dask LocalCluster"),
+        ("JOBS=2 against one at a time", seconds[1] / seconds[2], "×", None, "goal >= 1.7"),
+    ]
+
+
 #: Rows other parts of the course add: name -> function returning rows.
 EXTRA_ROWS: dict[str, Callable[[], list[Row]]] = {
     "trajectories": trajectory_rows,
     "sandbox": sandbox_rows,
     "ethanol": ethanol_rows,
+    "parallel_grading": parallel_grading_rows,
 }
 
 

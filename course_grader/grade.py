@@ -10,7 +10,9 @@ turns an LMS download into that layout), and then
 
 1. registers the assignment in the gradebook (``nbgrader generate_assignment``,
    writing its release to a temporary folder so ``exercises/`` is left alone);
-2. grades each student with :func:`course_grader.student.grade_student`: a student id
+2. grades each student with :func:`course_grader.student.grade_student`, ``jobs`` at a
+   time or on the workers of a Dask scheduler (:mod:`course_grader.parallel`), each in a
+   private course folder whose grades only this process writes into the gradebook: a student id
    nbgrader would misread is rejected with a reason, a folder without the expected
    notebook gets 0 points with a reason, and every other submission is autograded
    by ``nbgrader autograde --student`` with its notebook executed in a bubblewrap
@@ -40,6 +42,7 @@ returns a :class:`GradingReport`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -49,9 +52,9 @@ from pathlib import Path
 from .commands import course_env, failure_reason, load_coursedir, run_nbgrader
 from .feedback import FEEDBACK_PREPROCESSORS, _html_text
 from .notebooks import _code_of, _protected_ids, hidden_test_lines
+from .parallel import CourseBundle, grade_students, pack
 from .report import GradingReport, StudentResult, record_notes
 from .sandbox import sandbox_problem
-from .student import grade_student
 
 __all__ = [
     "GradingReport",
@@ -84,8 +87,11 @@ def grade_assignment(
     unsafe: bool = False,
     memory_limit: int | None = None,
     evaluator=None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> GradingReport:
-    """Autograde every submission of ``assignment``, one student at a time, each in a sandbox.
+    """Autograde every submission of ``assignment``, ``jobs`` students at a time, each in a
+    sandbox.
 
     Parameters
     ----------
@@ -117,6 +123,13 @@ def grade_assignment(
     evaluator : course_grader.heldout.Evaluator, optional
         The grader's own evaluation of the model the notebook exports (default: the
         assignment's entry in ``course_grader.heldout.EVALUATORS``, if any).
+    jobs : int
+        Students graded at once: 1 grades them one after the other in this process; more
+        start a Dask ``LocalCluster`` of that many workers.  The results are the
+        same (:mod:`course_grader.parallel`).
+    scheduler : str, optional
+        Address of a running ``dask scheduler`` (e.g. ``"tcp://host:8786"``): its workers,
+        on any machine with the course's environment, grade the students instead.
 
     Returns
     -------
@@ -167,8 +180,10 @@ def grade_assignment(
             unsafe=unsafe,
             memory_limit=memory_limit,
             evaluator=evaluator,
+            jobs=jobs,
+            scheduler=scheduler,
         )
-        _grade_all(report, coursedir, found, sources, Path(scratch), options, extra_env, say)
+        _grade_all(report, coursedir, found, sources, Path(scratch), options, extra_env, echo)
     order = [c for nb in sources for c in _cell_names(nb)]
     report.problems += record_notes(coursedir.db_url, assignment, report.results, order)
     if feedback:
@@ -194,49 +209,42 @@ def _cell_names(source: Path) -> list[str]:
     return [g for g in (_grade_id(c) for c in _cells(source)) if g]
 
 
-def _grade_all(report, coursedir, found, sources, scratch, options, extra_env, say) -> None:
+def _grade_all(report, coursedir, found, sources, scratch, options, extra_env, say):
     """Steps 1-2 of :func:`grade_assignment`; ``scratch`` receives the release."""
     assignment, course_dir = report.assignment, report.course_dir
-    # 1. Register the assignment in the gradebook; its release goes to a scratch folder.
-    code, log = run_nbgrader(
-        [
-            "generate_assignment",
-            assignment,
-            "--force",
-            f"--CourseDirectory.release_directory={scratch}",
-        ],
-        course_dir,
-        timeout=600,
-        extra_env=extra_env,
-    )
-    if code != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}")
-
-    # 2. Autograde one student at a time, each in a sandbox.
-    protected = _protected_ids(sources)
-    for i, student in enumerate(found, start=1):
-        try:
-            result = grade_student(
-                coursedir,
+    # 1. Register the assignment in the gradebook, and in a fresh one for the private
+    #    course folders the students are graded in; the releases go to a scratch folder.
+    template = scratch / "template.db"
+    for release, db in ((scratch, coursedir.db_url), (scratch / "t", f"sqlite:///{template}")):
+        code, log = run_nbgrader(
+            [
+                "generate_assignment",
                 assignment,
-                student,
-                release_dir=scratch / assignment,
-                protected=protected,
-                extra_env=extra_env,
-                **options,
-            )
-        except Exception as exc:  # noqa: BLE001 - one student never stops the class
-            result = StudentResult(student, False, 0.0, error=f"grading crashed: {exc!r}"[:300])
-        report.results.append(result)
-        outcome = (
-            f"{result.score_text()} automatic points"
-            if result.graded
-            else f"{result.status.upper()}: {result.error}"
+                "--force",
+                f"--CourseDirectory.release_directory={release}",
+                f"--CourseDirectory.db_url={db}",
+            ],
+            course_dir,
+            timeout=600,
+            extra_env=extra_env,
         )
-        say(
-            f"[{i}/{len(found)}] {student!r}: {outcome} ({result.seconds:.0f} s)"
-            + (" - flagged for review" if result.flags else "")
-        )
+        if code != 0:
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}")
+
+    # 2. Autograde each student in a sandbox, `jobs` at a time; only this process writes
+    #    the gradebook (course_grader.parallel).
+    jobs, scheduler = options.pop("jobs"), options.pop("scheduler")
+    bundle = CourseBundle(
+        assignment,
+        config=(course_dir / "nbgrader_config.py").read_text(),
+        source=pack(sources[0].parent),
+        release=pack(scratch / assignment),
+        gradebook=template.read_bytes(),
+        options=dict(options, protected=sorted(_protected_ids(sources)), extra_env=extra_env),
+    )
+    report.results += grade_students(
+        bundle, coursedir, found, jobs=jobs, scheduler=scheduler, say=say
+    )
 
 
 def _feedback(report, coursedir, sources, one_by_one, extra_env) -> None:
@@ -322,6 +330,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run student code WITHOUT a sandbox, with your rights (only where none can run)",
     )
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="students graded at once, on a Dask LocalCluster (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="grade on the workers of this running Dask scheduler, e.g. tcp://host:8786",
+    )
     args = parser.parse_args(argv)
     try:
         report = grade_assignment(
@@ -332,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             feedback=not args.no_feedback,
             unsafe=args.unsafe,
             memory_limit=int(args.memory_limit * (1 << 30)),
+            jobs=args.jobs,
+            scheduler=args.scheduler,
         )
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -111,3 +111,34 @@ def score(course: Path, student: str, assignment: str = NAME) -> float:
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "nn-compchem") as gb:
         return float(gb.find_submission(assignment, student).code_score)
+
+
+#: Answers for :func:`tiny_class`, cycled over the students: right, wrong (passes the visible
+#: test, fails the hidden one), a cell that raises, and the untouched release.
+CLASS_ANSWERS = (
+    "def double(x):\n    return 2 * x",
+    "def double(x):\n    return x + 2",
+    "def double(x):\n    raise ValueError('not yet')",
+    None,
+)
+
+
+def tiny_class(dest: Path, n_students: int, *, config_lines: str = "") -> list[str]:
+    """A course folder in ``dest`` with the tiny assignment released and ``n_students``
+    submissions in ``submitted/`` (answers cycled from :data:`CLASS_ANSWERS`); their ids."""
+    tiny_course(dest, config_lines=config_lines)
+    done = nbgrader("generate_assignment", NAME, "--force", "--no-db", cwd=dest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    release = nbformat.read(dest / "exercises" / NAME / f"{NAME}.ipynb", 4)
+    students = [f"s{i:03d}" for i in range(n_students)]
+    for i, student in enumerate(students):
+        nb = nbformat.from_dict(release)
+        answer = CLASS_ANSWERS[i % len(CLASS_ANSWERS)]
+        if answer is not None:
+            next(
+                c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "answer"
+            ).source = answer
+        folder = dest / "submitted" / student / NAME
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{NAME}.ipynb")
+    return students
