@@ -61,6 +61,7 @@ __all__ = [
     "run_scattering",
     "binomial_standard_error",
     "outcome_probabilities",
+    "paired_difference",
     "as_force_function",
 ]
 
@@ -419,3 +420,49 @@ def outcome_probabilities(outcome, groups, kind: str = DISSOCIATED):
     counts = np.bincount(inverse, minlength=len(values))
     hits = np.bincount(inverse, weights=(outcome == kind).astype(float), minlength=len(values))
     return values, hits / counts, binomial_standard_error(hits, counts), counts
+
+
+def paired_difference(outcome_a, outcome_b, groups, kind: str = DISSOCIATED):
+    """Paired difference of one outcome's probability between two runs from the same starts.
+
+    Trajectory i of run a and trajectory i of run b start from the same initial
+    conditions (e.g. a fitted PES against the reference).  Per trajectory,
+    d_i = [a_i == kind] - [b_i == kind] is 1, 0 or -1; per group the result is
+    the mean of d and its standard error sd(d) / sqrt(n), which is smaller than
+    the two binomial errors combined when most pairs agree.
+
+    Parameters
+    ----------
+    outcome_a, outcome_b : array_like of str, shape (N,)
+        Outcome labels of the two runs, in the same order.
+    groups : array_like, shape (N,)
+        Group of each trajectory, e.g. its incidence energy.
+    kind : str
+        The outcome to count.
+
+    Returns
+    -------
+    values : numpy.ndarray, shape (n_groups,)
+        The sorted distinct groups.
+    difference, stderr : numpy.ndarray, shape (n_groups,)
+        Mean paired difference (probability in a minus probability in b) and its
+        standard error (0 for a group of one trajectory).
+    same : numpy.ndarray, shape (n_groups,)
+        Fraction of pairs that end the same way (any outcome).
+    """
+    if kind not in OUTCOMES:
+        raise ValueError(f"kind must be one of {OUTCOMES}, got {kind!r}.")
+    a, b, groups = np.asarray(outcome_a), np.asarray(outcome_b), np.asarray(groups)
+    if not (a.shape == b.shape == groups.shape) or a.ndim != 1:
+        raise ValueError(
+            "outcome_a, outcome_b and groups must be 1D arrays of the same length (the same "
+            f"starts in the same order), got {a.shape}, {b.shape} and {groups.shape}."
+        )
+    d = (a == kind).astype(float) - (b == kind)
+    values, inverse = np.unique(groups, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(values))
+    mean = np.bincount(inverse, weights=d, minlength=len(values)) / counts
+    square = np.bincount(inverse, weights=(d - mean[inverse]) ** 2, minlength=len(values))
+    stderr = np.sqrt(square / np.maximum(counts - 1, 1) / counts)
+    same = np.bincount(inverse, weights=(a == b).astype(float), minlength=len(values)) / counts
+    return values, mean, stderr, same

@@ -35,7 +35,7 @@ from .._validate import check_int, check_real
 from ..training import progress_enabled
 from .networks import _ScaledNetwork
 
-__all__ = ["fit_potential", "input_jacobian"]
+__all__ = ["fit_potential", "input_jacobian", "learning_curve", "train_o2_potential"]
 
 
 def input_jacobian(potential: _ScaledNetwork, positions: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -198,3 +198,159 @@ def fit_potential(
     history["seconds"] = time.perf_counter() - start
     history["cpu_seconds"] = time.process_time() - cpu_start
     return history
+
+
+def learning_curve(
+    make_potential: Any,
+    positions: Any,
+    energies: Any,
+    forces: Any,
+    test: tuple[Any, Any],
+    sizes: Any,
+    *,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 1e-2,
+    force_weight: float = 1.0,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Test energy RMSE against the number of training configurations, with and without forces.
+
+    For each size n the first n configurations are fitted twice with
+    :func:`fit_potential`, on energies only and on energies and forces, from the
+    same initial weights and with the same number of optimiser steps (so the
+    two fits cost comparable time per size, and a larger set is not favoured by
+    more updates).
+
+    Parameters
+    ----------
+    make_potential : callable
+        ``make_potential()`` returns a fresh, untrained potential module
+        (for example ``lambda: AtomCentredPotential(hidden=(32, 32))``).
+    positions : array_like, shape (N, 2, 3)
+        Training pool in Å; the first n are used for size n.
+    energies : array_like, shape (N,)
+        Energies in eV.
+    forces : array_like, shape (N, 2, 3)
+        Forces in eV/Å.
+    test : (positions, energies)
+        Test configurations (M, 2, 3) in Å and their energies (M,) in eV.
+    sizes : sequence of int
+        Training-set sizes, each between 1 and N.
+    steps : int, default 300
+        Optimiser steps per fit (about: epochs = ceil(steps * batch_size / n)).
+    batch_size, lr, force_weight, seed
+        Passed to :func:`fit_potential`.
+
+    Returns
+    -------
+    dict
+        ``sizes`` (K,), ``energy_only`` and ``energy_forces`` (K,): test energy RMSE in meV.
+    """
+    p = np.asarray(positions, dtype=np.float64)
+    sizes = np.array([check_int(s, "size", minimum=1) for s in np.atleast_1d(sizes)])
+    if sizes.max() > len(p):
+        raise ValueError(
+            f"sizes go up to {sizes.max()}, but there are only {len(p)} training "
+            "configurations; pass more configurations or smaller sizes."
+        )
+    steps = check_int(steps, "steps", minimum=1)
+    test_p = torch.as_tensor(np.asarray(test[0], dtype=np.float64))
+    test_e = np.asarray(test[1], dtype=np.float64)
+    out: dict[str, list[float]] = {"energy_only": [], "energy_forces": []}
+    for n in sizes:
+        batch = min(batch_size, int(n))
+        epochs = max(1, math.ceil(steps * batch / n))
+        for key, f in (("energy_only", None), ("energy_forces", forces)):
+            torch.manual_seed(seed)
+            pot = make_potential()
+            fit_potential(
+                pot,
+                p[:n],
+                np.asarray(energies)[:n],
+                None if f is None else np.asarray(f)[:n],
+                epochs=epochs,
+                batch_size=batch,
+                lr=lr,
+                force_weight=force_weight,
+                seed=seed,
+                progress=False,
+            )
+            with torch.no_grad():
+                pred = pot(test_p).numpy()
+            out[key].append(1000 * float(np.sqrt(np.mean((pred - test_e) ** 2))))
+    return {"sizes": sizes, **{k: np.array(v) for k, v in out.items()}}
+
+
+def train_o2_potential(
+    n: int = 16000,
+    *,
+    e_max: float = 2.0,
+    r_max: float | None = None,
+    hidden: tuple[int, ...] = (64, 64),
+    epochs: int = 40,
+    force_weight: float = 1.0,
+    seed: int = 7,
+    data_seed: int = 0,
+    progress: bool | None = None,
+) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+    """The course's recipe: an :class:`AtomCentredPotential` fitted to energies and forces.
+
+    Loads ``n`` training configurations with ``load_pes_dataset("train", e_max=e_max,
+    forces=True, seed=data_seed)``, drops those with an O-O distance of ``r_max`` or
+    more, and trains with :func:`fit_potential`.  Chapter 7's quick fit and the
+    benchmark's best fit are both this function, with different arguments.
+
+    Parameters
+    ----------
+    n : int, default 16000
+        Training configurations drawn (before the ``r_max`` cut).
+    e_max : float, default 2.0
+        Energy cap of the training data in eV.
+    r_max : float, optional
+        Keep only configurations with an O-O distance below ``r_max`` Å.
+    hidden : tuple of int, default (64, 64)
+        Hidden-layer widths.
+    epochs, force_weight : int, float
+        Passed to :func:`fit_potential`.
+    seed : int, default 7
+        Seeds the weights and the mini-batch order.
+    data_seed : int, default 0
+        Seed of the dataset stream.
+    progress : bool, optional
+        Progress bar.
+
+    Returns
+    -------
+    potential : AtomCentredPotential
+        The trained module (positions (N, 2, 3) Å -> energies (N,) eV).
+    history : dict
+        What :func:`fit_potential` returned (``seconds``, ``cpu_seconds``, ...).
+    data : dict
+        The training set actually used: ``positions`` (M, 2, 3) Å, ``energies`` (M,)
+        eV, ``forces`` (M, 2, 3) eV/Å.
+    """
+    from .coordinates import to_cartesian
+    from .dataset import load_pes_dataset
+    from .networks import AtomCentredPotential
+
+    d = load_pes_dataset("train", n=n, seed=data_seed, e_max=e_max, forces=True)
+    keep = np.ones(len(d.energy), bool) if r_max is None else d.coords[:, 3] < float(r_max)
+    data = {
+        "positions": to_cartesian(d.coords[keep]),
+        "energies": d.energy[keep],
+        "forces": d.forces[keep],
+    }
+    torch.manual_seed(seed)
+    potential = AtomCentredPotential(hidden=tuple(hidden))
+    history = fit_potential(
+        potential,
+        data["positions"],
+        data["energies"],
+        data["forces"],
+        force_weight=force_weight,
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+    )
+    return potential, history, data

@@ -14,6 +14,7 @@ from course_utils.dynamics import (
     classify_outcomes,
     kinetic_energy,
     outcome_probabilities,
+    paired_difference,
     run_scattering,
     sample_initial_conditions,
     velocity_verlet,
@@ -358,3 +359,31 @@ def test_outcome_probabilities_per_group():
         outcome_probabilities(outcome, energy, "adsorbed")
     with pytest.raises(ValueError):
         outcome_probabilities(outcome, energy[:3])
+
+
+def test_paired_difference_against_a_direct_computation():
+    rng = np.random.default_rng(3)
+    n = 400
+    energy = np.repeat([0.1, 0.2], n // 2)
+    ref = rng.choice(OUTCOMES, size=n, p=[0.8, 0.15, 0.05])
+    other = ref.copy()
+    flip = rng.random(n) < 0.1  # a tenth of the pairs end differently
+    other[flip] = rng.choice(OUTCOMES, size=flip.sum())
+    values, diff, se, same = paired_difference(other, ref, energy)
+    assert values.tolist() == [0.1, 0.2]
+    for k, e in enumerate(values):
+        m = energy == e
+        d = (other[m] == DISSOCIATED).astype(float) - (ref[m] == DISSOCIATED)
+        assert diff[k] == pytest.approx(d.mean())  # = p_other - p_ref
+        assert se[k] == pytest.approx(d.std(ddof=1) / np.sqrt(m.sum()))
+        assert same[k] == pytest.approx(np.mean(other[m] == ref[m]))
+    # identical runs: no difference, no error; swapping the runs flips the sign
+    assert all(np.all(x == 0) for x in paired_difference(ref, ref, energy)[1:3])
+    assert np.allclose(paired_difference(ref, other, energy)[1], -diff)
+    # pairing beats independence: smaller than the two binomial errors combined
+    p_o, p_r = (outcome_probabilities(x, energy)[1] for x in (other, ref))
+    assert np.all(se < np.sqrt(p_o * (1 - p_o) / (n // 2) + p_r * (1 - p_r) / (n // 2)))
+    with pytest.raises(ValueError, match="same starts"):
+        paired_difference(ref, ref[:-1], energy)
+    with pytest.raises(ValueError, match="kind"):
+        paired_difference(ref, ref, energy, "adsorbed")

@@ -9,7 +9,12 @@ import torch
 
 from course_utils import pes
 from course_utils.dynamics import run_scattering, sample_initial_conditions
-from course_utils.pes.fitting import fit_potential, input_jacobian
+from course_utils.pes.fitting import (
+    fit_potential,
+    input_jacobian,
+    learning_curve,
+    train_o2_potential,
+)
 from course_utils.potentials import TorchPotentialCalculator, energy_and_forces
 
 A = pes.A_SURF
@@ -282,3 +287,61 @@ def test_module_contract_errors_are_clear():
         pes.PESCalculator(lambda p: p.sum())
     with pytest.raises(ValueError, match=r"energies should have shape \(3,\)"):
         pes.AtomCentredPotential().fit_scaling(np.zeros((3, 2, 3)) + [[0, 0, 1], [1, 0, 1]], [1])
+
+
+def test_learning_curve_recomputes_as_separate_fits():
+    data = pes.load_pes_dataset("train", n=60, forces=True)
+    test = pes.load_pes_dataset("test", n=40)
+    p, pt = pes.to_cartesian(data.coords), pes.to_cartesian(test.coords)
+
+    def make():
+        return pes.AtomCentredPotential(hidden=(8,))
+
+    curve = learning_curve(make, p, data.energy, data.forces, (pt, test.energy), [20, 60], steps=4)
+    assert curve["sizes"].tolist() == [20, 60]
+    # size 20 with forces, refitted by hand: 4 steps of 20 = 4 epochs
+    torch.manual_seed(0)
+    pot = make()
+    fit_potential(
+        pot,
+        p[:20],
+        data.energy[:20],
+        data.forces[:20],
+        epochs=4,
+        batch_size=20,
+        lr=1e-2,
+        progress=False,
+    )
+    e = energy_and_forces(pot, pt)[0]
+    rmse = 1000 * math.sqrt(np.mean((e - test.energy) ** 2))
+    assert curve["energy_forces"][0] == pytest.approx(rmse, rel=1e-6)
+    assert np.all(curve["energy_only"] != curve["energy_forces"])
+    with pytest.raises(ValueError, match="only 60 training configurations"):
+        learning_curve(make, p, data.energy, data.forces, (pt, test.energy), [100])
+
+
+def test_train_o2_potential_uses_the_stated_data():
+    pot, hist, data = train_o2_potential(300, e_max=0.6, r_max=2.0, hidden=(8,), epochs=1)
+    assert isinstance(pot, pes.AtomCentredPotential) and len(hist["train_loss"]) == 1
+    assert 0 < len(data["energies"]) < 300
+    assert data["energies"].max() <= 0.6
+    r = np.linalg.norm(data["positions"][:, 1] - data["positions"][:, 0], axis=-1)
+    assert r.max() < 2.0
+    np.testing.assert_allclose(pes.energy_and_forces(data["positions"])[1], data["forces"])
+
+
+@pytest.mark.slow
+def test_learning_curve_forces_beat_energies_at_every_size():
+    data = pes.load_pes_dataset("train", n=500, e_max=0.6, forces=True)
+    test = pes.load_pes_dataset("test", n=300, e_max=0.6)
+    curve = learning_curve(
+        lambda: pes.AtomCentredPotential(hidden=(32, 32)),
+        pes.to_cartesian(data.coords),
+        data.energy,
+        data.forces,
+        (pes.to_cartesian(test.coords), test.energy),
+        [125, 500],
+        steps=200,
+    )
+    # measured (1,000 test points): 447 -> 407 meV at 125, 351 -> 297 meV at 500
+    assert np.all(curve["energy_forces"] < curve["energy_only"])
