@@ -9,6 +9,7 @@ Modules
 -------
 ``grade``      autograde a whole class, feedback, ``grades.csv`` and a summary
 ``student``    grade one student (checks, sandboxed autograde, scores)
+``parallel``   many students at once, on a Dask LocalCluster or a scheduler's workers
 ``sandbox``    execute a notebook in a bubblewrap sandbox (``sandbox_runner`` runs inside)
 ``execute``    nbgrader's ``Execute`` replaced by the sandboxed execution
 ``report``     results, summary, ``grading_report.csv``, notes in the gradebook
