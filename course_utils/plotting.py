@@ -38,6 +38,34 @@ def use_course_style() -> None:
     mpl.rcParams.update(COURSE_STYLE)
 
 
+def smallest_text_px(style: Mapping[str, object] | None = None) -> float:
+    """Height in image pixels of the smallest standard text of a course figure.
+
+    Tick labels, legends and axis labels take their size from the style, and the
+    notebook's inline backend draws at ``figure.dpi``; so a figure shown at its
+    natural size has text of this many pixels, and one shrunk by a factor ``s`` has
+    ``s`` times as many. The website uses it to keep figure text legible (at least
+    9 CSS px), and the browser test to check that it is.
+
+    Parameters
+    ----------
+    style : mapping of str to object, optional
+        Matplotlib rcParams; :data:`COURSE_STYLE` if omitted.
+
+    Returns
+    -------
+    float
+        Font size in pixels (points x dpi / 72).
+    """
+    from matplotlib.font_manager import FontProperties
+
+    with mpl.rc_context(COURSE_STYLE if style is None else dict(style)):
+        rc = mpl.rcParams
+        roles = ["xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.labelsize"]
+        points = min(FontProperties(size=rc[role]).get_size_in_points() for role in roles)
+        return points * float(rc["figure.dpi"]) / 72.0
+
+
 def _as_image_stack(X) -> np.ndarray:
     X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=float)
     if X.ndim == 1 and X.size == 784:

@@ -3,9 +3,10 @@
 Every page the TOC lists is opened at a desktop and a phone width from a local web server
 (the site must work without the internet), and checked for what a reader meets: console
 errors, requests to other hosts, typeset maths, loaded figures with real alt text, figure
-text large enough to read, sidebars that open, display maths that fits or scrolls, and
-explorers that respond to their sliders. Search is tried once. A screenshot of every page is
-saved under ``_build/screenshots/<width>/``.
+text large enough to read (measured: the shown/natural width of the image times the size of
+the figures' text), figures wider than the page scrolling with a visible cue, sidebars that
+open, display maths that fits or scrolls, and explorers that respond to their sliders.
+Search is tried once. A screenshot of every page is saved under ``_build/screenshots/<width>/``.
 
 Needs Debian's Chromium (``apt-get install chromium``; ``.ci/run`` installs it) and the pip
 package ``playwright`` (``playwright install`` is not needed). Without Chromium the tests
@@ -24,6 +25,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import BUILD, toc_files
+
+from course_utils.plotting import smallest_text_px
 
 pytestmark = pytest.mark.slow
 
@@ -49,25 +52,6 @@ def _require_browser():
         if os.environ.get("COURSE_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-
-
-def figure_font_px() -> float:
-    """Size in image pixels of the smallest standard text in the course's figures.
-
-    Figures are drawn with :func:`course_utils.plotting.use_course_style`; tick labels,
-    legends and axis labels take their size from it, and the inline backend renders at
-    ``figure.dpi``.
-    """
-    import matplotlib as mpl
-    from matplotlib.font_manager import FontProperties
-
-    from course_utils.plotting import COURSE_STYLE
-
-    with mpl.rc_context(COURSE_STYLE):
-        rc = mpl.rcParams
-        roles = ["xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.labelsize"]
-        points = min(FontProperties(size=rc[r]).get_size_in_points() for r in roles)
-        return points * rc["figure.dpi"] / 72.0
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +157,10 @@ def _check_images(page, font_px: float) -> list[str]:
             src: i.getAttribute('src'), alt: i.getAttribute('alt') || '',
             natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
             output: !!i.closest('.cell_output, .output'),
+            box: i.parentElement.clientWidth,
+            scrolls: ['auto', 'scroll'].includes(getComputedStyle(i.parentElement).overflowX),
+            cue: !['none', 'normal', ''].includes(
+                getComputedStyle(i.parentElement, '::before').content),
         }))"""
     )
     problems = []
@@ -195,6 +183,11 @@ def _check_images(page, font_px: float) -> list[str]:
                 problems.append(
                     f"figure {name}: text {on_screen:.1f} px on screen < {MIN_TEXT_PX} px "
                     f"(drawn {img['natural']} px wide, shown {img['shown']:.0f} px)"
+                )
+            if img["shown"] > img["box"] + 1 and not (img["scrolls"] and img["cue"]):
+                problems.append(
+                    f"figure {name} is wider than the page ({img['shown']:.0f} > "
+                    f"{img['box']} px) but does not scroll with a visible cue"
                 )
     return problems
 
@@ -273,7 +266,7 @@ def test_page_works_offline(browser, site, entry, width):
     page = visit.page
     try:
         problems = _check_maths(page)
-        problems += _check_images(page, figure_font_px())
+        problems += _check_images(page, smallest_text_px())
         if width == "phone":
             problems += _check_display_maths_fit(page)
         n_explorers, explorer_problems = _check_explorers(page)

@@ -162,3 +162,26 @@ def test_plot_network_rejects_inconsistent_shapes():
     with pytest.raises(TypeError, match="list"):
         plotting.plot_network(np.ones((3, 2)))
     plt.close("all")
+
+
+def test_smallest_text_px_follows_the_style_and_dpi():
+    # Matplotlib's default 10 pt text at 72 dpi is 10 px; at 144 dpi twice that
+    assert plotting.smallest_text_px({"font.size": 10, "figure.dpi": 72}) == pytest.approx(10.0)
+    assert plotting.smallest_text_px({"font.size": 10, "figure.dpi": 144}) == pytest.approx(20.0)
+    # the smallest of the roles counts: "small" legends are 0.833 x the base size
+    small = plotting.smallest_text_px(
+        {"font.size": 12, "figure.dpi": 72, "legend.fontsize": "small"}
+    )
+    assert small == pytest.approx(10.0, rel=1e-3)
+    # the course's own style: the figures' smallest text, drawn in the figure itself
+    matplotlib.rcdefaults()
+    before = dict(matplotlib.rcParams)
+    expected = plotting.smallest_text_px()
+    assert dict(matplotlib.rcParams) == before  # measuring changes no global state
+    with matplotlib.rc_context(plotting.COURSE_STYLE):
+        fig, ax = plt.subplots()
+        label = ax.set_xlabel("Energy")
+        fig.canvas.draw()
+        height = label.get_fontsize() * fig.dpi / 72.0
+        plt.close(fig)
+    assert height == pytest.approx(expected)
