@@ -29,7 +29,7 @@ from pathlib import Path
 from .commands import load_coursedir
 from .report import StudentResult
 from .sandbox import sandbox_problem
-from .student import grade_student
+from .student import grade_student, student_id_problem
 
 __all__ = ["CourseBundle", "grade_privately", "grade_students", "merge_grades", "pack", "unpack"]
 
@@ -223,6 +223,15 @@ def grade_students(
                     f"[{len(results)}/{len(students)}] {student!r}: {outcome} "
                     f"({result.seconds:.0f} s)" + (" - flagged for review" if result.flags else "")
                 )
+
+    # Every student the gradebook will hold, in order now: grades.csv lists them in the order
+    # they were added, whichever grading ends first.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(coursedir.db_url) as gb:
+        for student in students:
+            if student_id_problem(student) is None:
+                gb.update_or_create_student(student)
 
     def submission(student: str) -> bytes:
         return pack(submitted / student / bundle.assignment)
