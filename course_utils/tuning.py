@@ -375,7 +375,8 @@ def run_search(
 ) -> list[dict]:
     """Score every configuration as :func:`score_config` would, in order.
 
-    Configurations of one depth (and activation) train side by side with
+    Configurations of one depth (and activation) and similar widths (the
+    same next power of two) train side by side with
     :func:`course_utils.fullbatch.train_stacked`; each gets the training
     :func:`score_config` would give it alone.  ``seconds`` is then the group's
     time divided by its size.  ``eval_every`` and ``patience`` (early stopping,
@@ -397,7 +398,10 @@ def run_search(
     show = progress_enabled() if progress is None else bool(progress)
     groups: dict[tuple, list[int]] = {}
     for i, config in enumerate(configs):
-        groups.setdefault((int(config["depth"]), config.get("activation", "selu")), []).append(i)
+        # one depth and activation; widths padded at most to the next power of two
+        bucket = 2 ** math.ceil(math.log2(int(config["width"])))
+        key = (int(config["depth"]), config.get("activation", "selu"), bucket)
+        groups.setdefault(key, []).append(i)
     X, y = _check_xy("train_data", train_data)
     results: list[dict] = [{} for _ in configs]
     for members in tqdm(groups.values(), desc=desc, disable=not show):
