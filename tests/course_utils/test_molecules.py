@@ -32,7 +32,8 @@ def test_bunch_has_documented_shapes_units_and_provenance(tiny):
     assert tiny.velocities.shape == (n, 9, 3)
     assert tiny.atomic_numbers.tolist() == [6, 6, 8, 1, 1, 1, 1, 1, 1]
     assert tiny.symbols == ["C", "C", "O", "H", "H", "H", "H", "H", "H"]
-    np.testing.assert_allclose(tiny.time, [1.5, 3.0, 4.5, 6.0])
+    np.testing.assert_allclose(tiny.time, [3.0, 6.0, 9.0, 12.0])  # interval 3 of the default 1 fs
+    assert (tiny.interval, tiny.equilibration, tiny.timestep_fs) == (3, 5, 1.0)
     for text in ("GFN2-xTB", "Langevin", "500 K", "eV/Å", "Å/fs", "tblite 0.", "doi:"):
         assert text in tiny.DESCR, text
     # ethanol's total GFN2-xTB energy is about -310 eV; bonds stay bonds
@@ -110,7 +111,7 @@ def test_bad_arguments_are_rejected(tmp_path, kwargs, error, match):
 
 @pytest.mark.slow
 def test_default_data_set_is_xtb_at_the_stated_temperature():
-    """The chapter's data set (generated here if not cached, about 1.5 min)."""
+    """The chapter's data set (generated here if not cached, about half a minute of CPU)."""
     data = load_ethanol()
     assert data.positions.shape == (1500, 9, 3)
     for k in (0, 777, 1499):
