@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from postgres_server import postgres_url  # noqa: F401 (a fixture for every test)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

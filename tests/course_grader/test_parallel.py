@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import sys
 import tarfile
 from pathlib import Path
 
@@ -20,10 +19,6 @@ from tiny_assignment import NAME, tiny_class
 
 from course_grader import course_env, grade_assignment, sandbox_problem
 from course_grader.parallel import merge_grades, pack, submission_grades, unpack
-
-# The throw-away PostgreSQL server of the tuning tests (one copy of that fixture).
-sys.path.append(str(Path(__file__).resolve().parents[1] / "course_utils"))
-from test_tuning import postgres_url  # noqa: E402, F401
 
 #: Columns of grading_report.csv that are measurements, not results.
 TIMINGS = ("seconds", "peak_memory_mib")
@@ -96,7 +91,7 @@ def test_two_jobs_give_the_serial_grades(serial, tmp_path):
 
 
 @pytest.mark.slow
-def test_local_cluster_grades_into_postgresql(serial, tmp_path, postgres_url):  # noqa: F811
+def test_local_cluster_grades_into_postgresql(serial, tmp_path, postgres_url):
     course = tmp_path / "course"
     shutil.copytree(serial[0] / "solutions", course / "solutions")
     shutil.copytree(serial[0] / "submitted", course / "submitted")
