@@ -79,6 +79,17 @@ def glued(built_book):
     return values
 
 
+def chapter_values(path: str):
+    """A session fixture of the values chapter ``path`` glued; in a test module,
+    ``ch4 = chapter_values("chapters/04_overfitting.ipynb")`` defines the fixture ``ch4``."""
+
+    @pytest.fixture(scope="session")
+    def values(glued):
+        return glued(path)
+
+    return values
+
+
 def glued_values(nb) -> dict[str, object]:
     """Values stored with ``myst_nb.glue`` in an executed notebook.
 

@@ -62,12 +62,19 @@ def tiny_source(*, before_test: str = "") -> nbformat.NotebookNode:
             metadata=meta("test_double", grade=True, locked=True, points=POINTS),
         )
     )
+    return source_notebook(cells)
+
+
+def source_notebook(cells: list) -> nbformat.NotebookNode:
+    """An instructor's notebook of ``cells`` with the Python 3 kernel; a cell with a
+    grade id gets it as its cell id too."""
+    for c in cells:
+        grade_id = c.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            c.id = grade_id
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    }
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = kernel
     return nb
 
 

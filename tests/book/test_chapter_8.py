@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from ase import units
 from ase.optimize import BFGS
+from conftest import chapter_values
 
 from course_utils.molecules import ethanol_atoms, load_ethanol, xtb_calculator
 
@@ -22,9 +23,7 @@ TEST = slice(1200, 1500)
 TRAIN_POOL = slice(0, 1000)
 
 
-@pytest.fixture(scope="module")
-def ch8(glued):
-    return glued(CH8)
+ch8 = chapter_values(CH8)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import chapter_values
 
 CHAPTER_2 = "chapters/02_forward_propagation.ipynb"
 CHAPTER_3 = "chapters/03_gradient_descent.ipynb"
@@ -15,14 +16,10 @@ CHAPTER_3 = "chapters/03_gradient_descent.ipynb"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def chapter2(glued):
-    return glued(CHAPTER_2)
+chapter2 = chapter_values(CHAPTER_2)
 
 
-@pytest.fixture(scope="module")
-def chapter3(glued):
-    return glued(CHAPTER_3)
+chapter3 = chapter_values(CHAPTER_3)
 
 
 def _sigmoid(z):

@@ -12,19 +12,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import chapter_values
 
 CH4 = "chapters/04_overfitting.ipynb"
 CH5 = "chapters/05_hyperparameters.ipynb"
 
 
-@pytest.fixture(scope="module")
-def ch4(glued):
-    return glued(CH4)
+ch4 = chapter_values(CH4)
 
 
-@pytest.fixture(scope="module")
-def ch5(glued):
-    return glued(CH5)
+ch5 = chapter_values(CH5)
 
 
 # ------------------------------------------------------------------ chapter 4

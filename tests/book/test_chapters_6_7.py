@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from ase import units
+from conftest import chapter_values
 
 from course_utils import pes
 
@@ -20,14 +21,10 @@ CH6 = "chapters/06_nn_potentials.ipynb"
 CH7 = "chapters/07_gas_surface_dynamics.ipynb"
 
 
-@pytest.fixture(scope="module")
-def ch6(glued):
-    return glued(CH6)
+ch6 = chapter_values(CH6)
 
 
-@pytest.fixture(scope="module")
-def ch7(glued):
-    return glued(CH7)
+ch7 = chapter_values(CH7)
 
 
 # --------------------------------------------------------------------------- chapter 6

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader_pipeline import cell, check_graded_or_reported
-from tiny_assignment import meta
+from tiny_assignment import meta, source_notebook
 
 from course_grader import (
     ClearHiddenTracebacks,
@@ -59,15 +59,7 @@ def _toy_source():
             metadata=meta("why", grade=True, solution=True, points=2),
         ),
     ]
-    for c in cells:
-        c.id = c.metadata["nbgrader"]["grade_id"]
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    }
-    return nb
+    return source_notebook(cells)
 
 
 def _submission(release, double="return 2 * x", triple="return 3 * x", before=""):
