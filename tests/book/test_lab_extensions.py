@@ -10,9 +10,11 @@ import os
 import re
 import subprocess
 
+import pytest
 from conftest import BIN, ROOT
 
 
+@pytest.mark.slow  # starts jupyter
 def test_make_lab_enables_jupyterlab_myst():
     make = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
     assert make.returncode == 0, make.stderr

@@ -52,6 +52,7 @@ def server_extensions(config_dir: Path) -> dict[str, bool]:
     }
 
 
+@pytest.mark.slow  # starts jupyter: ~13 s
 def test_student_lab_switches_off_the_instructor_extensions():
     states = server_extensions(STUDENT)
     for ext in HIDDEN_FROM_STUDENTS:
@@ -64,6 +65,7 @@ def test_student_lab_switches_off_the_instructor_extensions():
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
 
 
+@pytest.mark.slow  # starts jupyter: ~13 s
 def test_instructor_lab_keeps_the_formgrader():
     states = server_extensions(INSTRUCTOR)
     assert "nbgrader.server_extensions.formgrader" not in states  # on, from the environment
@@ -87,6 +89,7 @@ def test_make_targets_use_the_configs():
     assert f"--ServerApp.root_dir={ROOT}\n" in grader + "\n"
 
 
+@pytest.mark.slow  # starts jupyter: ~13 s
 def test_nbgrader_in_the_labs_terminal_reads_the_course_config(tmp_path):
     """`nbgrader validate` in an exercise folder gets the course's limits, not the defaults."""
     for config_dir in (STUDENT, INSTRUCTOR):
