@@ -185,10 +185,11 @@ def bwrap_command(
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         cmd += ["--unshare-user", "--disable-userns"]
-    cmd += _system_binds()
     cmd += ["--dev", "/dev", "--proc", "/proc"]
     cmd += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm"]
     cmd += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+    # After the private /tmp: a course or environment that lives under /tmp stays visible.
+    cmd += _system_binds()
     for parent in sorted(str(a) for a in Path(WORKDIR).parents if str(a) != "/"):
         cmd += ["--perms", "0755", "--dir", parent]
     cmd += ["--bind", str(private_dir), WORKDIR, "--chdir", WORKDIR]
