@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_int, check_real
+from .._validate import check_int, check_real, rmse
 from ..training import progress_enabled
 from .networks import _ScaledNetwork
 
@@ -192,7 +192,7 @@ def fit_potential(
             with torch.no_grad():
                 pe = potential(val[0]).numpy()
             net.train()
-            history["val_rmse_meV"].append(1000 * float(np.sqrt(np.mean((pe - val[1]) ** 2))))
+            history["val_rmse_meV"].append(1000 * rmse(pe, val[1]))
     net.eval()
     potential.eval()
     history["seconds"] = time.perf_counter() - start
@@ -278,7 +278,7 @@ def learning_curve(
             )
             with torch.no_grad():
                 pred = pot(test_p).numpy()
-            out[key].append(1000 * float(np.sqrt(np.mean((pred - test_e) ** 2))))
+            out[key].append(1000 * rmse(pred, test_e))
     return {"sizes": sizes, **{k: np.array(v) for k, v in out.items()}}
 
 
