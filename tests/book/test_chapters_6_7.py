@@ -189,6 +189,7 @@ def test_ch6_cut_energy_span_and_reachable_region(ch6):
 def test_ch6_cut_fit_is_good_inside_and_bad_outside_its_data(ch6):
     # 2-32-32-1: (2*32 + 32) + (32*32 + 32) + (32 + 1)
     assert ch6["cut_params"] == 2 * 32 + 32 + 32 * 32 + 32 + 32 + 1
+    assert 1 <= ch6["cut_iterations"] <= 300  # L-BFGS, at most the 300 iterations allowed
     assert ch6["cut_n_test"] > 1000
     assert ch6["cut_rmse_meV"] < 50
     assert ch6["cut_force_rmse"] < 0.3 * ch6["cut_force_scale"]
