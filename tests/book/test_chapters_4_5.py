@@ -336,7 +336,7 @@ def test_ch5_linear_baselines(ch5):
 @pytest.mark.slow
 def test_ch5_optuna_study(ch5):
     n = ch5["optuna_n_trials"]
-    assert n == 24
+    assert n == ch5["optuna_requested"] >= 2 * ch5["optuna_startup"]  # random, then as many TPE
     assert ch5["optuna_n_complete"] + ch5["optuna_n_pruned"] == n
     assert ch5["optuna_n_pruned"] >= 1  # the pruner did stop trials
     assert len(ch5["optuna_values"]) == ch5["optuna_n_complete"]
@@ -350,4 +350,6 @@ def test_ch5_optuna_study(ch5):
         and 1e-5 <= params["lr"] <= 1e-3
     )
     # the second worker joined the same study: one numbering, no duplicates
-    assert ch5["optuna_total_trials"] == ch5["optuna_distinct_numbers"] == n + 8
+    second = ch5["optuna_second_trials"]
+    assert second >= 1
+    assert ch5["optuna_total_trials"] == ch5["optuna_distinct_numbers"] == n + second
