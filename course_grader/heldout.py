@@ -12,10 +12,10 @@ seed the student never sees (for exercises that draw their test set at grading t
 notebook's own tests claimed more, the submission is flagged (tampering gains nothing).
 
 An exercise opts in with an :class:`Evaluator` in :data:`EVALUATORS` (its assignment name ->
-evaluator) once its notebook has the export cell.  Hook for the PES-refit exercise: export
-the fitted potential (e.g. ``torch.jit.script(model).save("pes_model.pt")``), and register an
-``Evaluator(export="pes_model.pt", script=..., tiers={...})`` whose ``evaluate(path, seed)``
-draws fresh test configurations with ``seed`` and returns the RMSE tiers reached.
+evaluator) once its notebook has the export cell: the digit classifier (a fixed held-out
+split that ships with the data) and the PES refit (its read-only cell traces the fitted
+``potential`` to ``pes_model.pt``; the grader draws 500 fresh test configurations with the
+seed only it knows, :func:`course_utils.checks.pes_refit.fresh_test_rmse`).
 """
 
 from __future__ import annotations
@@ -58,8 +58,29 @@ DIGIT_EVALUATOR = Evaluator(
     tiers=("test_accuracy_85", "test_accuracy_90", "test_accuracy_94"),
 )
 
+#: The PES refit's evaluation: its read-only cell ``export_model`` traces the fitted
+#: ``potential`` (positions (N, 2, 3) in Å -> energies (N,) in eV) to ``pes_model.pt``;
+#: the energy RMSE is measured on 500 configurations drawn with the grader's ``seed``.
+PES_EVALUATOR = Evaluator(
+    export="pes_model.pt",
+    script=(
+        "def evaluate(path, seed):\n"
+        "    import torch\n"
+        "    from course_utils.checks.pes_refit import PES_RMSE_TIERS, fresh_test_rmse\n"
+        "    try:\n"
+        "        error = fresh_test_rmse(torch.jit.load(path), seed)\n"
+        "    except AssertionError:  # a potential that breaks the contract reaches no tier\n"
+        "        error = float('inf')\n"
+        "    return {f'test_rmse_{t:.0f}': error <= t for t in PES_RMSE_TIERS}\n"
+    ),
+    tiers=("test_rmse_500", "test_rmse_250", "test_rmse_150"),
+)
+
 #: Assignment name -> evaluator (an exercise opts in once its notebook exports its model).
-EVALUATORS: dict[str, Evaluator] = {"digit_classifier": DIGIT_EVALUATOR}
+EVALUATORS: dict[str, Evaluator] = {
+    "digit_classifier": DIGIT_EVALUATOR,
+    "pes_refit": PES_EVALUATOR,
+}
 
 
 def evaluate_export(

@@ -5,17 +5,21 @@ for the reasons given in :mod:`course_utils.checks._guard` (clear messages, no
 points lost to warnings, no effect of redefining a check in the notebook); the
 general helpers come from there and are re-exported here.
 
-The fitted network is graded on data the notebook never touches:
-:func:`check_rmse_tier` evaluates the student's ``model``, with the student's
-standardisation, on the 500 configurations of ``load_pes_dataset("test")``.
-The energy a model predicts follows the convention of
-:func:`course_utils.pes.energy_and_forces` and
-:class:`course_utils.pes.PESCalculator`::
+The student's fitted ``potential`` follows the course's contract
+(:mod:`course_utils.pes.networks`): a :class:`torch.nn.Module` mapping positions
+of shape (N, 2, 3) in Å to energies of shape (N,) in eV, its inputs (the
+atom-centred features of :func:`course_utils.pes.atom_centred_features`) and
+their standardisation inside it; forces come from autograd.
 
-    E (eV) = model((Q - x_mean) / x_std) * y_std + y_mean,   Q = symmetry_coordinates(coords)
+The error tiers are scored twice.  In the kernel, :func:`check_rmse_tier`
+evaluates ``potential`` on the 500 configurations of ``load_pes_dataset("test")``
+(feedback for the student).  The score that counts comes from the grader
+(:data:`course_grader.heldout.PES_EVALUATOR`): it loads the TorchScript file the
+notebook's read-only export cell writes, in a clean process, and calls
+:func:`fresh_test_rmse` on configurations drawn with a seed the student never sees.
 
-Student code runs inside the student's kernel, which is not a sandbox: these
-checks stop accidents and casual tampering, not a determined attack.
+Student code runs inside the student's kernel: these in-kernel checks stop
+accidents and casual tampering, not a determined attack.
 """
 
 from __future__ import annotations
@@ -30,37 +34,46 @@ from course_utils.checks._guard import (
     array_digest,
     assert_close,
     assert_untampered,
-    check_network,
     make_read_only,
     quiet,
-    run_network,
 )
 from course_utils.pes import (
     A_SURF,
-    N_SYMMETRY_COORDS,
+    N_ATOM_FEATURES,
+    atom_centred_features,
     load_pes_dataset,
     symmetry_coordinates,
     to_cartesian,
 )
 
 __all__ = [
+    "MIN_EPOCHS",
     "PES_RMSE_TIERS",
     "assert_close",
     "quiet",
     "check_collision",
-    "check_pes_model",
+    "check_energy_force_loss",
+    "check_potential",
     "check_rmse_tier",
+    "check_shape",
+    "check_training_finished",
     "check_training_statistics",
+    "fresh_test_rmse",
     "held_out_rmse",
     "match_configurations",
     "predict_energies",
+    "energies_and_forces",
 ]
 
-#: Tiers (meV) of the root-mean-square error on the 500 held-out configurations,
-#: each worth its own points. See the exercise notebook for how they were chosen.
-PES_RMSE_TIERS: tuple[float, ...] = (500.0, 300.0, 250.0)
+#: Tiers (meV) of the energy RMSE over held-out configurations with E <= 2 eV, each
+#: worth its own points.  Calibrated on five seeds of the reference solution and of
+#: an energy-only baseline: see tests/exercises/test_exercise_pes_refit.py (CALIBRATION).
+PES_RMSE_TIERS: tuple[float, ...] = (500.0, 250.0, 150.0)
 
-#: SHA-256 of the held-out configurations and energies the tiers were calibrated on.
+#: Fewest epochs a finished training loop records (the reference runs 70).
+MIN_EPOCHS = 20
+
+#: SHA-256 of the in-kernel held-out configurations and energies (load_pes_dataset("test")).
 _HELD_OUT_SHA256 = "29cd9d444746d9165e431cf34b1f1c9e76636f1cbd1d25bf13276336994a1f8e"
 
 
@@ -75,16 +88,29 @@ def _numbers(value, expected: str) -> np.ndarray:
         raise AssertionError(f"{expected} {type(value).__name__}.") from None
 
 
+def check_shape(value, shape: tuple[int, ...], what: str) -> None:
+    """Fail unless ``value`` (array or tensor) has ``shape``.
+
+    The message reads like "y_train should have shape (4000, 1), but it has shape (4000,)."
+    """
+    got = getattr(value, "shape", None)
+    if got is None:
+        got = np.shape(value)
+    got = tuple(int(n) for n in got)
+    if got != tuple(shape):
+        raise AssertionError(f"{what} should have shape {tuple(shape)}, but it has shape {got}.")
+
+
 def _float_vector(value, name: str, size: int) -> np.ndarray:
     array = _numbers(value, f"{name} should be an array of {size} numbers, but it is")
     if array.shape not in ((size,), (1, size)):
         hint = (
-            " Seven values suggest the naive coordinates Q1-Q7: use all ten."
-            if array.size == 7
+            " Ten values suggest the symmetry coordinates Q1-Q10: use the atom-centred features."
+            if array.size == 10
             else ""
         )
         raise AssertionError(
-            f"{name} should have {size} entries (one per symmetry coordinate Q1..Q10), "
+            f"{name} should have shape ({size},) (one entry per atom-centred feature), "
             f"but it has shape {array.shape}.{hint}"
         )
     if not np.all(np.isfinite(array)):
@@ -102,116 +128,130 @@ def _float_scalar(value, name: str) -> float:
     return number
 
 
-def _check_scaling(x_mean, x_std, y_mean, y_std):
-    x_mean = _float_vector(x_mean, "x_mean", N_SYMMETRY_COORDS)
-    x_std = _float_vector(x_std, "x_std", N_SYMMETRY_COORDS)
-    if np.any(x_std <= 0):
-        raise AssertionError(f"x_std must be positive, but it is {x_std}.")
-    y_mean, y_std = _float_scalar(y_mean, "y_mean"), _float_scalar(y_std, "y_std")
-    if y_std <= 0:
-        raise AssertionError(f"y_std must be positive, but it is {y_std}.")
-    return x_mean, x_std, y_mean, y_std
-
-
-def _n_inputs(model) -> int | None:
-    """in_features of the first layer that has them, if any."""
-    for module in model.modules():
-        n = getattr(module, "in_features", None)
-        if isinstance(n, int):
-            return n
-    return None
-
-
-def predict_energies(model, coords, x_mean, x_std, y_mean, y_std) -> np.ndarray:
-    """Energies (eV) that ``model`` predicts for configurations ``coords``.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps standardised symmetry coordinates, a float tensor of shape (N, 10),
-        to standardised energies of shape (N,) or (N, 1).
-    coords : array_like, shape (N, 6)
-        X, Y, Z, r, theta, phi (Å, radians).
-    x_mean, x_std : array_like, shape (10,)
-        Input standardisation: the network sees ``(Q - x_mean) / x_std``.
-    y_mean, y_std : float
-        Output scaling in eV: ``E = output * y_std + y_mean``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (N,)
-        Energies in eV. The model runs in ``eval()`` mode without gradients,
-        in the dtype and on the device of its parameters, and is left in the
-        mode it was in.
-
-    Raises
-    ------
-    AssertionError
-        If the model or the scaling cannot be used, the model fails, or it
-        returns the wrong shape or non-finite values (the message says which).
-    """
-    assert_untampered()
-    x_mean, x_std, y_mean, y_std = _check_scaling(x_mean, x_std, y_mean, y_std)
-    check_network(model)
-    X = (symmetry_coordinates(np.asarray(coords, dtype=float)) - x_mean) / x_std
-    out = run_network(
-        model,
-        X,
-        f"model(x) failed for standardised symmetry coordinates x of shape {X.shape}",
-        hint=lambda: (
-            " (a network with 7 inputs was built for the naive coordinates Q1-Q7; use all ten)"
-            if _n_inputs(model) == 7
-            else ""
-        ),
-    )
-    if not isinstance(out, torch.Tensor):
-        raise AssertionError(
-            f"model(x) should return a torch.Tensor, but it returns {type(out).__name__}."
-        )
-    if tuple(out.shape) not in ((len(X),), (len(X), 1)):
-        raise AssertionError(
-            f"model(x) should return one energy per configuration, shape ({len(X)},) or "
-            f"({len(X)}, 1) for {len(X)} configurations, but it returns shape {tuple(out.shape)}."
-        )
-    energy = out.detach().cpu().to(torch.float64).numpy().reshape(len(X)) * y_std + y_mean
-    if not np.all(np.isfinite(energy)):
-        raise AssertionError("the model predicts NaN or infinite energies.")
-    return energy
-
-
 def _rmse_mev(predicted: np.ndarray, reference: np.ndarray) -> float:
     return 1000.0 * rmse(predicted, reference)
 
 
-def check_pes_model(model, x_mean, x_std, y_mean, y_std) -> None:
-    """The visible check of the fitted PES: interface and training error.
+def _check_module(potential) -> None:
+    if isinstance(potential, type):
+        raise AssertionError(
+            f"potential is the class {potential.__name__}, not a network: create one, "
+            f"e.g. potential = {potential.__name__}(...)."
+        )
+    if not isinstance(potential, torch.nn.Module):
+        raise AssertionError(
+            f"potential must be a PyTorch network (a torch.nn.Module mapping positions "
+            f"(N, 2, 3) in Å to energies (N,) in eV), not {type(potential).__name__}."
+        )
 
-    Predicts the 4,000 training energies of ``load_pes_dataset("train")`` and
-    prints their RMSE in meV (a hint, not a grade).
+
+def _dtype(potential) -> torch.dtype:
+    for t in list(potential.parameters()) + list(potential.buffers()):
+        if t.is_floating_point():
+            return t.dtype if t.dtype in (torch.float32, torch.float64) else torch.float64
+    return torch.float64
+
+
+def energies_and_forces(potential, positions, *, forces: bool = True):
+    """Energies (eV, shape (N,)) and forces (eV/Å, shape (N, 2, 3), or None) of ``potential``.
+
+    The potential runs in ``eval()`` mode (left in the mode it was in), on positions of
+    its parameters' dtype; forces are minus the autograd gradient.
 
     Raises
     ------
     AssertionError
-        As :func:`predict_energies`.
+        If the potential is not a module, fails, returns the wrong shape or non-finite
+        values (the message says which).
     """
-    coords, energy = load_pes_dataset("train", return_X_y=True)
-    predicted = predict_energies(model, coords, x_mean, x_std, y_mean, y_std)
+    assert_untampered()
+    _check_module(potential)
+    p = np.array(positions, dtype=float)  # a contiguous copy
+    n = len(p)
+    x = torch.tensor(p, dtype=_dtype(potential), requires_grad=forces)
+    was_training = potential.training
+    potential.eval()
+    try:
+        with quiet(), torch.set_grad_enabled(forces):
+            out = potential(x)
+    except Exception as exc:
+        raise AssertionError(
+            f"potential(positions) failed for positions of shape {tuple(x.shape)} "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    finally:
+        potential.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise AssertionError(
+            f"potential(positions) should return a torch.Tensor, but it returns "
+            f"{type(out).__name__}."
+        )
+    check_shape(out, (n,), "potential(positions), one energy per configuration,")
+    energy = out.detach().to(torch.float64).numpy()
+    if not np.all(np.isfinite(energy)):
+        raise AssertionError("the potential predicts NaN or infinite energies.")
+    if not forces:
+        return energy, None
+    if not out.requires_grad:
+        raise AssertionError(
+            "the energies of the potential do not depend on the positions through autograd "
+            "(no forces): do not detach or convert to NumPy inside forward()."
+        )
+    (grad,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+    if grad is None:
+        raise AssertionError("the energies of the potential do not depend on the positions.")
+    force = -grad.detach().to(torch.float64).numpy()
+    if not np.all(np.isfinite(force)):
+        raise AssertionError("the potential predicts NaN or infinite forces.")
+    return energy, force
+
+
+def predict_energies(potential, coords) -> np.ndarray:
+    """Energies (eV, shape (N,)) that ``potential`` predicts for configurations ``coords``
+    (shape (N, 6): X, Y, Z, r, theta, phi); see :func:`energies_and_forces`."""
+    return energies_and_forces(potential, to_cartesian(np.asarray(coords, float)), forces=False)[0]
+
+
+def check_potential(potential) -> None:
+    """The visible check of the fitted potential: the contract, and the training error.
+
+    The potential must map the 4,000 training positions (4000, 2, 3) to 4,000 finite
+    energies, have finite forces by autograd, and give the same energy when the two O
+    atoms are exchanged.  Prints the energy and force RMSE on the training set (a hint,
+    not a grade).
+
+    Raises
+    ------
+    AssertionError
+        Saying what breaks the contract.
+    """
+    train = load_pes_dataset("train", forces=True)
+    positions = to_cartesian(train.coords)
+    energy, force = energies_and_forces(potential, positions)
+    swapped, _ = energies_and_forces(potential, positions[:, ::-1], forces=False)
+    worst = float(np.abs(swapped - energy).max())
+    if worst > 1e-4:
+        raise AssertionError(
+            f"exchanging the two O atoms changes the potential's energy by up to {worst:.3g} eV: "
+            "its inputs must be symmetric in the two atoms."
+        )
     print(
-        f"The model predicts one finite energy per configuration. RMSE on the "
-        f"{len(energy):,} training configurations: {_rmse_mev(predicted, energy):.0f} meV "
-        f"(the grader uses 500 others)."
+        f"The potential follows the contract. On the {len(energy):,} training configurations: "
+        f"energy RMSE {_rmse_mev(energy, train.energy):.0f} meV, force RMSE "
+        f"{rmse(force, train.forces):.2f} eV/Å (the grader uses other configurations)."
     )
 
 
-def held_out_rmse(model, x_mean, x_std, y_mean, y_std) -> float:
-    """RMSE (meV) of the model on the 500 configurations of ``load_pes_dataset("test")``.
+def held_out_rmse(potential) -> float:
+    """Energy RMSE (meV) of ``potential`` on the 500 configurations of
+    ``load_pes_dataset("test")``.
 
     Raises
     ------
     RuntimeError
         If the held-out data are not the ones the tiers were calibrated on.
     AssertionError
-        As :func:`predict_energies`.
+        As :func:`energies_and_forces`.
     """
     coords, energy = load_pes_dataset("test", return_X_y=True)
     if array_digest(np.round(coords, 9), np.round(energy, 9)) != _HELD_OUT_SHA256:
@@ -219,11 +259,25 @@ def held_out_rmse(model, x_mean, x_std, y_mean, y_std) -> float:
             "the held-out configurations differ from those the tiers were calibrated on "
             "(was course_utils.pes changed?); the grade would be meaningless."
         )
-    return _rmse_mev(predict_energies(model, coords, x_mean, x_std, y_mean, y_std), energy)
+    return _rmse_mev(predict_energies(potential, coords), energy)
 
 
-def check_rmse_tier(model, x_mean, x_std, y_mean, y_std, threshold: float) -> None:
-    """Pass if the model's held-out RMSE is at most ``threshold`` meV.
+def fresh_test_rmse(potential, seed: int, n: int = 500) -> float:
+    """Energy RMSE (meV) of ``potential`` on ``n`` configurations (E <= 2 eV) drawn from
+    the data's distribution with ``seed``: the grader's trusted tier, with a seed the
+    student never sees (:data:`course_grader.heldout.PES_EVALUATOR`).
+
+    Raises
+    ------
+    AssertionError
+        As :func:`energies_and_forces`.
+    """
+    coords, energy = load_pes_dataset("test", n=n, seed=int(seed), return_X_y=True)
+    return _rmse_mev(predict_energies(potential, coords), energy)
+
+
+def check_rmse_tier(potential, threshold: float) -> None:
+    """Pass if the potential's held-out energy RMSE is at most ``threshold`` meV.
 
     Prints the RMSE either way and returns nothing (a returned value would be
     read by nbgrader as a partial score).
@@ -233,51 +287,142 @@ def check_rmse_tier(model, x_mean, x_std, y_mean, y_std, threshold: float) -> No
     ValueError
         If ``threshold`` is not a positive number of meV.
     AssertionError
-        If the RMSE is above ``threshold``, or the model cannot be evaluated.
+        If the RMSE is above ``threshold``, or the potential cannot be evaluated.
     """
     if not threshold > 0:
         raise ValueError(f"threshold must be a positive RMSE in meV, not {threshold}.")
-    rmse = held_out_rmse(model, x_mean, x_std, y_mean, y_std)
-    if not rmse <= threshold:
+    error = held_out_rmse(potential)
+    if not error <= threshold:
         raise AssertionError(
-            f"RMSE on the 500 held-out configurations: {rmse:.0f} meV, above the "
+            f"RMSE on the 500 held-out configurations: {error:.0f} meV, above the "
             f"{threshold:.0f} meV tier."
         )
     print(
-        f"RMSE on the 500 held-out configurations: {rmse:.0f} meV: the {threshold:.0f} meV "
+        f"RMSE on the 500 held-out configurations: {error:.0f} meV: the {threshold:.0f} meV "
         f"tier is reached."
+    )
+
+
+def _reference_loss(net, x, jac, y, forces, force_weight):
+    x = x.detach().requires_grad_(True)
+    e = net(x)
+    (grad,) = torch.autograd.grad(e.sum(), x, create_graph=True)
+    predicted = -torch.einsum("bk,bkj->bj", grad, jac)
+    return ((e - y) ** 2).mean() + force_weight * ((predicted - forces) ** 2).mean()
+
+
+def check_energy_force_loss(loss_fn) -> None:
+    """Check ``loss_fn(net, x, jac, y, forces, force_weight)`` on a small random batch.
+
+    It must return the scalar loss of :mod:`course_utils.pes.fitting` (mean squared energy
+    error plus ``force_weight`` times the mean squared force error, forces
+    ``-(dE/dx) . jac``), with the same gradient with respect to the network's weights
+    (so the force term must be built with ``create_graph=True``).
+
+    Raises
+    ------
+    AssertionError
+        Saying which value or gradient differs.
+    """
+    assert_untampered()
+    with torch.random.fork_rng():
+        torch.manual_seed(1234)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(5, 8), torch.nn.SiLU(), torch.nn.Linear(8, 1)
+        ).double()
+        x, jac = torch.randn(6, 5, dtype=torch.float64), torch.randn(6, 5, 6, dtype=torch.float64)
+        y, forces = torch.randn(6, 1, dtype=torch.float64), torch.randn(6, 6, dtype=torch.float64)
+    for weight in (0.0, 1.0, 0.3):
+        what = f"energy_force_loss(net, x, jac, y, forces, force_weight={weight})"
+        net.zero_grad()
+        expected = _reference_loss(net, x, jac, y, forces, weight)
+        expected.backward()
+        want = [p.grad.clone() for p in net.parameters()]
+        net.zero_grad()
+        try:
+            with quiet():
+                got = loss_fn(net, x.clone(), jac, y, forces, weight)
+        except Exception as exc:
+            raise AssertionError(f"{what} failed ({type(exc).__name__}: {exc}).") from None
+        if not isinstance(got, torch.Tensor) or got.numel() != 1:
+            raise AssertionError(f"{what} should return one number as a torch.Tensor.")
+        assert_close(got.detach(), float(expected.detach()), what, rtol=1e-6)
+        if not got.requires_grad:
+            raise AssertionError(f"{what} is detached: training could not use its gradient.")
+        got.reshape(()).backward()
+        for p, w in zip(net.parameters(), want):
+            if p.grad is None or not torch.allclose(p.grad, w, rtol=1e-5, atol=1e-8):
+                raise AssertionError(
+                    f"the gradient of {what} with respect to the weights is wrong: "
+                    "build the forces with torch.autograd.grad(..., create_graph=True), so "
+                    "that the force error can be differentiated."
+                )
+
+
+def check_training_finished(history, min_epochs: int = MIN_EPOCHS) -> None:
+    """Fail unless ``history`` (the mean training loss of each epoch) shows a finished fit.
+
+    Raises
+    ------
+    AssertionError
+        If it holds fewer than ``min_epochs`` epochs (the loop stopped early, or was
+        interrupted), non-finite losses, or a loss that did not fall to half its start.
+    """
+    assert_untampered()
+    losses = _numbers(history, "history should be a list of the losses of each epoch, not")
+    if losses.ndim != 1:
+        raise AssertionError(
+            f"history should be a list of one loss per epoch, but it has shape {losses.shape}."
+        )
+    if len(losses) < min_epochs:
+        raise AssertionError(
+            f"history holds the losses of {len(losses)} epochs: the training stopped early "
+            f"(at least {min_epochs} expected). Run the training cell to its end."
+        )
+    if not np.all(np.isfinite(losses)):
+        raise AssertionError("history contains NaN or infinite losses: the training diverged.")
+    if not losses[-1] <= 0.5 * losses[0]:
+        raise AssertionError(
+            f"the loss went from {losses[0]:.3g} to {losses[-1]:.3g}: the training did not "
+            "converge (check the loss and the learning rate)."
+        )
+    print(
+        f"The training ran {len(losses)} epochs; the loss fell from {losses[0]:.3g} "
+        f"to {losses[-1]:.3g}."
     )
 
 
 def check_training_statistics(x_mean, x_std, y_mean, y_std) -> None:
     """Check that the standardisation uses the 4,000 training points and nothing else.
 
-    The statistics must be those of ``symmetry_coordinates(coords_train)`` and
-    ``E_train`` from ``load_pes_dataset("train")`` (standard deviations with
-    ``ddof=0``, as NumPy and scikit-learn compute them, or ``ddof=1``, as
-    PyTorch does).
+    The statistics must be those of ``atom_centred_features(to_cartesian(coords_train))``
+    and ``E_train`` from ``load_pes_dataset("train")`` (standard deviations with
+    ``ddof=0`` or ``ddof=1``).
 
     Raises
     ------
     AssertionError
         If a statistic differs, with a hint at the usual causes (validation or
-        test points mixed in, naive coordinates, other energy units).
+        test points mixed in, Q1..Q10 instead of the atom-centred features, other
+        energy units).
     """
     assert_untampered()
-    x_mean, x_std, y_mean, y_std = _check_scaling(x_mean, x_std, y_mean, y_std)
+    x_mean = _float_vector(x_mean, "x_mean", N_ATOM_FEATURES)
+    x_std = _float_vector(x_std, "x_std", N_ATOM_FEATURES)
+    y_mean, y_std = _float_scalar(y_mean, "y_mean"), _float_scalar(y_std, "y_std")
     coords, energy = load_pes_dataset("train", return_X_y=True)
-    Q = symmetry_coordinates(coords)
+    f = atom_centred_features(to_cartesian(coords))
 
     leak = (
         "Compute them from the training set only: statistics that include validation or "
         "test points let information about those points leak into the model."
     )
-    q_mean, q_stds = Q.mean(axis=0), [Q.std(axis=0, ddof=d) for d in (0, 1)]
-    if not np.allclose(x_mean, q_mean, rtol=1e-4, atol=1e-5):
-        raise AssertionError(f"x_mean is not the mean of the 4,000 training inputs Q_train. {leak}")
-    if not any(np.allclose(x_std, s, rtol=1e-4, atol=1e-5) for s in q_stds):
+    f_stds = [f.std(axis=0, ddof=d) for d in (0, 1)]
+    if not np.allclose(x_mean, f.mean(axis=0), rtol=1e-4, atol=1e-5):
+        raise AssertionError(f"x_mean is not the mean of the 4,000 training features. {leak}")
+    if not any(np.allclose(x_std, s, rtol=1e-4, atol=1e-5) for s in f_stds):
         raise AssertionError(
-            f"x_std is not the standard deviation of the 4,000 training inputs Q_train. {leak}"
+            f"x_std is not the standard deviation of the 4,000 training features. {leak}"
         )
     if not math.isclose(y_mean, float(energy.mean()), rel_tol=1e-4, abs_tol=1e-5):
         raise AssertionError(
@@ -292,7 +437,7 @@ def check_training_statistics(x_mean, x_std, y_mean, y_std) -> None:
 
 
 def _image_key(coords: np.ndarray) -> np.ndarray:
-    """Per configuration: COM (x, y) folded into the unit cell, Z, and the bond vector."""
+    """Per configuration: COM (x, y), Z, and the bond vector (6 numbers)."""
     pos = to_cartesian(coords)
     com = pos.mean(axis=-2)
     bond = pos[..., 1, :] - pos[..., 0, :]
@@ -300,12 +445,46 @@ def _image_key(coords: np.ndarray) -> np.ndarray:
 
 
 def _same(key_a: np.ndarray, key_b: np.ndarray, atol: float) -> bool:
+    """Same atoms up to a lattice translation and the O-O exchange."""
     dxy = key_a[:2] - key_b[:2]
     dxy = dxy - A_SURF * np.round(dxy / A_SURF)  # lattice translations
     if np.abs(dxy).max() > atol or abs(key_a[2] - key_b[2]) > atol:
         return False
     # the O-O exchange turns the bond vector around
     return min(np.abs(key_a[3:] - key_b[3:]).max(), np.abs(key_a[3:] + key_b[3:]).max()) <= atol
+
+
+#: The eight operations of C4v about a top site, as 2x2 matrices acting on (x, y).
+_C4V = tuple(
+    np.array(m, dtype=float)
+    for m in (
+        [[1, 0], [0, 1]],
+        [[0, -1], [1, 0]],
+        [[-1, 0], [0, -1]],
+        [[0, 1], [-1, 0]],
+        [[-1, 0], [0, 1]],
+        [[1, 0], [0, -1]],
+        [[0, 1], [1, 0]],
+        [[0, -1], [-1, 0]],
+    )
+)
+_QUARTER_TURNS = (_C4V[1], _C4V[3])
+
+
+def _is_quarter_turn(pair: np.ndarray, atol: float = 1e-6) -> bool:
+    """True if the second configuration is the first turned in place by +-90 degrees about
+    the surface normal through its centre of mass (chapter 6's collision), followed by any
+    symmetry: a lattice translation, an operation of C4v, the O-O exchange."""
+    a, b = _image_key(pair[0]), _image_key(pair[1])
+    for turn in _QUARTER_TURNS:
+        turned = a.copy()
+        turned[3:5] = turn @ a[3:5]  # the bond turns, the centre of mass stays
+        for op in _C4V:
+            image = turned.copy()
+            image[:2], image[3:5] = op @ turned[:2], op @ turned[3:5]
+            if _same(image, b, atol):
+                return True
+    return False
 
 
 def match_configurations(actual, expected, what: str, atol: float = 1e-6) -> None:
@@ -331,10 +510,7 @@ def match_configurations(actual, expected, what: str, atol: float = 1e-6) -> Non
     assert_untampered()
     expected = np.asarray(expected, dtype=float)
     actual = _numbers(actual, f"{what} should be an array of numbers, not")
-    if actual.shape != expected.shape:
-        raise AssertionError(
-            f"{what} should have shape {expected.shape}, but it has shape {actual.shape}."
-        )
+    check_shape(actual, expected.shape, what)
     if not np.all(np.isfinite(actual)):
         raise AssertionError(f"{what} contains NaN or infinite values.")
     try:
@@ -359,9 +535,9 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
 
     ``pair`` must hold two configurations with the same naive inputs Q1..Q7
     (to 1e-6), energies at most ``e_max`` eV and energies that differ by at
-    least ``min_gap`` eV (so they are not related by a symmetry), and they
-    must differ in more than the azimuth phi (the 90-degree turn of
-    chapter 6 does not count).
+    least ``min_gap`` eV (so they are not related by a symmetry), and the
+    second must not be the first turned in place by 90 degrees, with or without a
+    symmetry operation after it (chapter 6's collision, however it is dressed up).
 
     Raises
     ------
@@ -372,11 +548,7 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
 
     assert_untampered()
     pair = _numbers(pair, "collision should be an array of numbers, not")
-    if pair.shape != (2, 6):
-        raise AssertionError(
-            f"collision should have shape (2, 6), one row per configuration, "
-            f"but it has shape {pair.shape}."
-        )
+    check_shape(pair, (2, 6), "collision (one row per configuration)")
     try:
         naive = symmetry_coordinates(pair, naive=True)
         energy = reference_energy(pair)
@@ -388,10 +560,11 @@ def check_collision(pair, min_gap: float = 0.1, e_max: float = 2.0) -> None:
             f"the two configurations have different naive coordinates Q1-Q7 "
             f"(largest difference {gap:.2g}): that is no collision."
         )
-    if np.abs(pair[0, :5] - pair[1, :5]).max() <= 1e-9:
+    if _is_quarter_turn(pair):
         raise AssertionError(
-            "the two configurations differ only in phi: that is the turn in place "
-            "of chapter 6. Find a collision of another kind."
+            "the second configuration is the first turned in place by 90 degrees (up to a "
+            "lattice translation, a symmetry operation or the O-O exchange): that is the "
+            "collision of chapter 6. Find a collision of another kind."
         )
     if energy.max() > e_max:
         raise AssertionError(

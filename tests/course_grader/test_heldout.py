@@ -92,3 +92,31 @@ def test_a_broken_export_is_reported_not_raised():
     _needs_sandbox()
     passed, reason = evaluate_export(EVALUATOR, b"not a TorchScript file", seed=1)
     assert passed is None and "the grader's evaluation failed" in reason
+
+
+@pytest.mark.slow
+def test_the_pes_evaluator_scores_the_exported_potential_itself(tmp_path):
+    """The PES tiers come from the exported TorchScript potential, on configurations drawn
+    with the grader's seed: the reference PES reaches every tier, a constant none."""
+    _needs_sandbox()
+    import torch
+
+    from course_grader.heldout import EVALUATORS
+    from course_utils.checks.pes_refit import PES_RMSE_TIERS
+    from course_utils.pes import ReferencePotential
+
+    evaluator = EVALUATORS["pes_refit"]
+    example = torch.rand(4, 2, 3, dtype=torch.float64) + 1.0
+    exact, constant = tmp_path / "exact.pt", tmp_path / "constant.pt"
+    torch.jit.trace(ReferencePotential(), example, check_trace=False).save(str(exact))
+
+    class Constant(torch.nn.Module):
+        def forward(self, positions):
+            return positions[:, 0, 0] * 0.0
+
+    torch.jit.trace(Constant(), example).save(str(constant))
+    tiers = {f"test_rmse_{t:.0f}" for t in PES_RMSE_TIERS}
+    passed, reason = evaluate_export(evaluator, exact.read_bytes(), seed=12345)
+    assert reason is None and passed == dict.fromkeys(tiers, True)
+    passed, reason = evaluate_export(evaluator, constant.read_bytes(), seed=12345)
+    assert reason is None and passed == dict.fromkeys(tiers, False)
