@@ -46,7 +46,7 @@ book: $(STAMP)
 	@echo "Open _build/html/index.html in a browser."
 
 test: instructor-only $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
