@@ -14,6 +14,7 @@ Modules
 ``execute``    nbgrader's ``Execute`` replaced by the sandboxed execution
 ``report``     results, summary, ``grading_report.csv``, notes in the gradebook
 ``commands``   running nbgrader's commands (time limits, failure reasons)
+``forkrun``    nbgrader's commands forked from a server that imported nbgrader once
 ``feedback``   feedback preprocessors that reveal no hidden test
 ``notebooks``  reading nbgrader notebooks; nbgrader's marker strings
 ``scan``       a static scan of submissions (a hint for the instructor, not a defence)

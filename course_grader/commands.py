@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import forkrun
+
 #: Most output of one nbgrader command kept (its head and tail), in characters.
 MAX_LOG_CHARS = 200_000
 
@@ -81,8 +83,15 @@ def run_nbgrader(
 
     The command runs in a process group of its own, its output goes to a file (so that no
     process it leaves behind can hold a pipe open), and if it takes longer than ``timeout``
-    seconds the whole group is killed and the exit code is -9.
+    seconds the whole group is killed and the exit code is -9.  Where it can, the process is
+    forked from a server that has imported nbgrader already (:mod:`course_grader.forkrun`),
+    which saves about 3.5 CPU seconds per command.
     """
+    if forkrun.available():
+        code, log = forkrun.run(args, str(course_dir), course_env(extra_env), timeout)
+        if code is None:
+            return -9, log + f"\n[grading] stopped after {timeout:.0f} s\n"
+        return code, log
     with tempfile.TemporaryFile() as raw:
         proc = subprocess.Popen(
             [sys.executable, "-c", _NBGRADER_MAIN, *map(str, args)],
