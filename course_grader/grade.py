@@ -42,11 +42,13 @@ returns a :class:`GradingReport`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .commands import course_env, failure_reason, load_coursedir, run_nbgrader
@@ -214,9 +216,11 @@ def _grade_all(report, coursedir, found, sources, scratch, options, extra_env, s
     assignment, course_dir = report.assignment, report.course_dir
     # 1. Register the assignment in the gradebook, and in a fresh one for the private
     #    course folders the students are graded in; the releases go to a scratch folder.
+    #    Both at once, and, for a Dask cluster, its import alongside (a few CPU seconds each).
     template = scratch / "template.db"
-    for release, db in ((scratch, coursedir.db_url), (scratch / "t", f"sqlite:///{template}")):
-        code, log = run_nbgrader(
+
+    def register(release, db):
+        return run_nbgrader(
             [
                 "generate_assignment",
                 assignment,
@@ -228,8 +232,22 @@ def _grade_all(report, coursedir, found, sources, scratch, options, extra_env, s
             timeout=600,
             extra_env=extra_env,
         )
-        if code != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}")
+
+    with ThreadPoolExecutor(3) as pool:
+        if options["jobs"] > 1 or options["scheduler"]:
+            pool.submit(importlib.import_module, "distributed")
+        done = [
+            pool.submit(register, release, db)
+            for release, db in (
+                (scratch, coursedir.db_url),
+                (scratch / "t", f"sqlite:///{template}"),
+            )
+        ]
+        for code, log in (d.result() for d in done):
+            if code != 0:
+                raise RuntimeError(
+                    f"nbgrader generate_assignment {assignment} failed:\n{log[-3000:]}"
+                )
 
     # 2. Autograde each student in a sandbox, `jobs` at a time; only this process writes
     #    the gradebook (course_grader.parallel).
