@@ -20,6 +20,10 @@ the student's folder to a private temporary folder and starts
   process is killed, and with it every process the student's code started (the kernel
   shares the sandbox's process namespace).
 
+While it runs, the grader samples the memory of every process in the sandbox from outside
+(:func:`tree_memory`, through ``/proc``): the peak of their sum is
+:attr:`SandboxResult.peak_memory_bytes`.
+
 The scores are computed outside, by the trusted grader (nbgrader's preprocessors run in the
 grader's process, see :class:`course_grader.execute.SandboxedExecute`).
 
@@ -80,7 +84,9 @@ class SandboxResult:
     reason: str | None = None  #: why the execution failed, for the instructor
     cell: int | None = None  #: index of the cell that failed, if one did
     seconds: float = 0.0  #: wall time of the sandboxed execution
-    peak_memory_bytes: int | None = None  #: largest resident set of a process inside
+    #: largest memory of all processes inside together (PSS summed, sampled every 0.1 s
+    #: from outside), and at least the largest resident set of one process inside
+    peak_memory_bytes: int | None = None
     sandboxed: bool = True  #: False when run unconfined (``unsafe=True``)
     exports: dict | None = None  #: file name -> bytes of the exported files
 
@@ -234,6 +240,80 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+#: Seconds between the first samples of the sandbox's memory (:func:`tree_memory`); the
+#: interval grows by 10 % a sample up to :data:`MEMORY_SAMPLE_MAX_SECONDS` (a sample costs
+#: about a millisecond a process).
+MEMORY_SAMPLE_SECONDS = 0.1
+MEMORY_SAMPLE_MAX_SECONDS = 1.0
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (all its threads' children)."""
+    kids: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def _process_memory(pid: int) -> int:
+    """Bytes of memory of one process: its proportional set size (PSS: each shared page
+    divided among the processes that map it), or its resident set where PSS is not readable."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def tree_memory(pid: int) -> int:
+    """Bytes of memory of the process ``pid`` and all its descendants, summed (PSS).
+
+    Read from ``/proc`` outside the sandbox, so it sees every process inside its PID
+    namespace (the kernel and whatever the student's code starts), which ``ru_maxrss``
+    inside does not: that is the largest resident set of one process only, and misses
+    processes killed with the sandbox.
+    """
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _process_memory(p)
+        todo += _children(p)
+    return total
+
+
+def _wait_watching_memory(proc: subprocess.Popen, timeout: float) -> int:
+    """Wait for ``proc`` (``subprocess.TimeoutExpired`` after ``timeout`` s); the largest
+    :func:`tree_memory` of its process tree seen in samples :data:`MEMORY_SAMPLE_SECONDS`
+    apart at first."""
+    deadline = time.monotonic() + timeout
+    peak, interval = 0, MEMORY_SAMPLE_SECONDS
+    while True:
+        peak = max(peak, tree_memory(proc.pid))
+        left = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(min(interval, left), 0))
+            return peak
+        except subprocess.TimeoutExpired:
+            if left <= interval:
+                raise
+        interval = min(interval * 1.1, MEMORY_SAMPLE_MAX_SECONDS)
+
+
 def run_job(
     job: dict,
     files: dict[str, bytes] | None = None,
@@ -297,7 +377,7 @@ def run_job(
                 start_new_session=True,
             )
             try:
-                proc.wait(timeout=wall_timeout)
+                peak = _wait_watching_memory(proc, wall_timeout)
             except subprocess.TimeoutExpired:
                 reason = f"grading was stopped after {wall_timeout:.0f} s"
                 return None, reason, time.perf_counter() - start
@@ -316,8 +396,11 @@ def run_job(
             )
             return None, reason, seconds
         try:
-            return json.loads(out_path.read_text(encoding="utf-8")), None, seconds
-        except ValueError as exc:
+            result = json.loads(out_path.read_text(encoding="utf-8"))
+            inside = result.get("peak_memory_bytes") or 0
+            result["peak_memory_bytes"] = max(int(inside), peak)
+            return result, None, seconds
+        except (ValueError, TypeError, AttributeError) as exc:
             return None, f"the sandbox's result is unreadable: {exc}", seconds
 
 

@@ -96,3 +96,32 @@ def test_a_sandbox_runs_here_or_the_suite_says_loudly_why_not():
     uid, cwd = result.notebook.cells[0].outputs[0].text.split()
     assert cwd == WORKDIR and (os.geteuid() != 0 or uid == "65534")
     assert result.notebook.cells[1].outputs[0].text.strip() == "False"
+
+
+@pytest.mark.slow
+def test_peak_memory_counts_every_process_in_the_sandbox(tmp_path):
+    """The kernel and a process it starts hold 150 and 250 MiB at the same time: the peak
+    is their sum, which no single process's ru_maxrss (the runner's own figure) reaches."""
+    problem = sandbox_problem()
+    if problem:
+        pytest.skip(f"NO SANDBOX CAN RUN HERE, its memory is not measured: {problem}")
+    code = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import sys, time; b = b\"x\" * (250 << 20); print(1, flush=True); time.sleep(3)'], "
+        "stdout=subprocess.PIPE)\n"
+        "child.stdout.readline()\n"
+        "a = b'x' * (150 << 20)\n"
+        "time.sleep(1.5)\n"
+        "child.wait()"
+    )
+    nb = new_notebook(cells=[new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    result = execute_in_sandbox(nb, tmp_path, cell_timeout=60)
+    assert result.ok, result.reason
+    mib = result.peak_memory_bytes / (1 << 20)
+    assert 400 < mib < 1000, mib
+    alone = execute_in_sandbox(
+        new_notebook(cells=[new_code_cell("x = 1")], metadata=nb.metadata), tmp_path
+    )
+    assert alone.ok and alone.peak_memory_bytes < result.peak_memory_bytes - (350 << 20)
