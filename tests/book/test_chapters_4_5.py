@@ -271,6 +271,8 @@ def test_ch5_validation_error_comes_from_the_gap_in_the_training_data(ch5):
         assert gap**2 * n_gap > out**2 * (40 - n_gap)  # ... and the gap dominates the error
     assert ch5["wall_long_out"] < ch5["wall_winner_out"] and ch5["wall_long_out"] < 1.5 * noise
     assert ch5["wall_long_train"] < ch5["wall_winner_train"]
+    # "well past the early-stopping point": the long run at 1e-3 goes on > 3x its best step
+    assert ch5["long_steps"] > 3 * ch5["es_best_epoch"][ch5["es_lrs"].index(1e-3)]
 
 
 @pytest.mark.slow
