@@ -233,15 +233,23 @@ def classify_outcomes(
         ("z_dissociated", z_dissociated),
     ):
         _check_positive(name, value)
-    r = np.linalg.norm(x[:, 1] - x[:, 0], axis=-1)
-    z_com = x[:, :, 2].mean(axis=1)
-    vz_com = v[:, :, 2].mean(axis=1)
-    dissociated = (r > r_dissociated) & (x[:, :, 2].max(axis=1) < z_dissociated)
-    reflected = ~dissociated & (z_com > z_reflect) & (vz_com > 0)
+    dissociated, reflected = _outcome_masks(x, v, z_reflect, r_dissociated, z_dissociated)
     out = np.full(len(x), "", dtype=f"<U{max(map(len, OUTCOMES))}")
     out[dissociated] = DISSOCIATED
     out[reflected] = REFLECTED
     return out
+
+
+def _outcome_masks(
+    x: np.ndarray, v: np.ndarray, z_reflect: float, r_dissociated: float, z_dissociated: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (dissociated, reflected) of checked (N, 2, 3) arrays; no input checks,
+    so that the stopping test of every time step costs little."""
+    r = np.linalg.norm(x[:, 1] - x[:, 0], axis=-1)
+    dissociated = (r > r_dissociated) & (np.maximum(x[:, 0, 2], x[:, 1, 2]) < z_dissociated)
+    reflected = ~dissociated & (x[:, 0, 2] + x[:, 1, 2] > 2 * z_reflect)
+    reflected &= v[:, 0, 2] + v[:, 1, 2] > 0
+    return dissociated, reflected
 
 
 @dataclass
@@ -319,13 +327,16 @@ def run_scattering(
     if z_reflect is None:
         z_reflect = float(initial.positions[:, :, 2].mean(axis=1).max())
 
-    def stop(x, v):
-        return (
-            classify_outcomes(
-                x, v, z_reflect=z_reflect, r_dissociated=r_dissociated, z_dissociated=z_dissociated
-            )
-            != ""
-        )
+    for name, value in (
+        ("z_reflect", z_reflect),
+        ("r_dissociated", r_dissociated),
+        ("z_dissociated", z_dissociated),
+    ):
+        _check_positive(name, value)
+
+    def stop(x, v):  # decided: dissociated or reflected (the labels of classify_outcomes)
+        dissociated, reflected = _outcome_masks(x, v, z_reflect, r_dissociated, z_dissociated)
+        return dissociated | reflected
 
     result = velocity_verlet(
         initial.positions,

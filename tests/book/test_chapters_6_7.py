@@ -216,6 +216,15 @@ def test_ch7_verlet_error_is_second_order_and_small(ch7):
     assert errors[0] < errors[1] < errors[2]
     assert 2.5 < ch7["dt_ratio"] < 6.0  # ~4 for an error that scales as dt^2
     assert errors[1] < 0.005  # eV at the chosen 1 fs
+    worst = ch7["dt_max_errors"]
+    assert all(w >= e for w, e in zip(worst, errors))
+    assert worst[0] < worst[1] < worst[2]
+    # the numbers quoted in the prose are these, in meV
+    assert ch7["dt_median_1fs_meV"] == pytest.approx(1000 * errors[1])
+    assert ch7["dt_worst_1fs_meV"] == pytest.approx(1000 * worst[1])
+    assert ch7["dt_worst_2fs_meV"] == pytest.approx(1000 * worst[2])
+    # the check is made where molecules break apart: many of the 100 dissociated
+    assert 20 <= ch7["dt_n_dissociated"] <= 100
 
 
 def test_ch7_enough_trajectories_and_consistent_probabilities(ch7):
