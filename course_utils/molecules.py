@@ -23,6 +23,8 @@ __all__ = [
     "ethanol_atoms",
     "get_data_home",
     "load_ethanol",
+    "load_ethanol_nve",
+    "run_nve",
     "xtb_calculator",
 ]
 
@@ -313,3 +315,115 @@ def load_ethanol(
         filename=str(path),
         DESCR=descr,
     )
+
+
+def run_nve(calculator: Any, positions: Any, velocities: Any, n_steps: int, dt_fs: float) -> dict:
+    """Constant-energy (velocity-Verlet) dynamics of ethanol with any ASE calculator.
+
+    Parameters
+    ----------
+    calculator : ase.calculators.calculator.Calculator
+        Gives the energy (eV) and forces (eV/Å), e.g. :func:`xtb_calculator` or
+        :class:`course_utils.potentials.TorchPotentialCalculator`.
+    positions : array_like, shape (9, 3)
+        Start positions in Å, in the atom order of :func:`ethanol_atoms`.
+    velocities : array_like, shape (9, 3)
+        Start velocities in Å/fs.
+    n_steps : int
+        Number of time steps, >= 1.
+    dt_fs : float
+        Time step in fs, in (0, 5].
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``positions`` (n_steps + 1, 9, 3) Å, ``velocities`` (n_steps + 1, 9, 3)
+        Å/fs, ``potential`` and ``kinetic`` (n_steps + 1,) eV, at t = 0, dt, ...
+    """
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    n_steps = _check_int("n_steps", n_steps, 1)
+    dt_fs = _check_float("dt_fs", dt_fs, 0.0, 5.0, "fs")
+    atoms = ethanol_atoms()
+    atoms.positions = np.asarray(positions, dtype=float).reshape(len(atoms), 3)
+    atoms.set_velocities(np.asarray(velocities, dtype=float).reshape(len(atoms), 3) / units.fs)
+    atoms.calc = calculator
+    record: dict[str, list] = {"positions": [], "velocities": [], "potential": [], "kinetic": []}
+
+    def save() -> None:
+        record["positions"].append(atoms.get_positions())
+        record["velocities"].append(atoms.get_velocities() * units.fs)  # Å/fs
+        record["potential"].append(atoms.get_potential_energy())
+        record["kinetic"].append(atoms.get_kinetic_energy())
+
+    dynamics = VelocityVerlet(atoms, timestep=dt_fs * units.fs)
+    dynamics.attach(save, interval=1)
+    dynamics.run(n_steps)
+    return {key: np.array(value) for key, value in record.items()}
+
+
+def load_ethanol_nve(
+    start_frame: int,
+    *,
+    n_steps: int = 1000,
+    dt_fs: float = 0.5,
+    data_home: str | os.PathLike | None = None,
+    refresh: bool = False,
+    **dataset: Any,
+) -> Bunch:
+    """GFN2-xTB constant-energy dynamics from one frame of :func:`load_ethanol`, cached.
+
+    The reference run for dynamics with a fitted potential: :func:`run_nve`
+    with :func:`xtb_calculator`, started from the positions and velocities of
+    frame ``start_frame``.  Computed on the first call (``n_steps`` GFN2-xTB
+    calculations on one core) and saved next to the data set; later calls
+    read the file.
+
+    Parameters
+    ----------
+    start_frame : int
+        Index of the starting frame of the data set.
+    n_steps, dt_fs
+        Number of steps and time step in fs, as in :func:`run_nve`.
+    data_home : str or path-like, optional
+        Cache folder, see :func:`get_data_home`.
+    refresh : bool
+        Recompute the run even if a cached file exists.
+    **dataset
+        Arguments of :func:`load_ethanol` that choose the data set.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        The arrays of :func:`run_nve` plus ``filename`` (the cache file).
+    """
+    data = load_ethanol(data_home=data_home, **dataset)
+    start_frame = _check_int("start_frame", start_frame, 0)
+    if start_frame >= len(data.energies):
+        raise ValueError(f"start_frame must be < {len(data.energies)}, not {start_frame}.")
+    n_steps = _check_int("n_steps", n_steps, 1)
+    dt_fs = _check_float("dt_fs", dt_fs, 0.0, 5.0, "fs")
+    path = Path(data.filename).with_name(
+        Path(data.filename).stem + f"_nve_from{start_frame}_n{n_steps}_dt{dt_fs:g}.npz"
+    )
+    if refresh or not path.exists():
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):  # as for the data set: one thread, reproducible
+            arrays = run_nve(
+                xtb_calculator(),
+                data.positions[start_frame],
+                data.velocities[start_frame],
+                n_steps,
+                dt_fs,
+            )
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        os.close(fd)
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    with np.load(path) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    return Bunch(**arrays, filename=str(path))

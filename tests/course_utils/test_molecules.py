@@ -124,3 +124,27 @@ def test_default_data_set_is_xtb_at_the_stated_temperature():
     kinetic = 0.5 * np.einsum("a,nai->n", masses, v**2)
     temperature = 2 * kinetic.mean() / ((3 * 9 - 3) * units.kB)
     assert temperature == pytest.approx(500, rel=0.08)
+
+
+def test_nve_reference_is_cached_xtb_velocity_verlet(tmp_path, tiny, monkeypatch):
+    run = molecules.load_ethanol_nve(2, n_steps=6, dt_fs=0.5, data_home=tmp_path, **TINY)
+    assert run.positions.shape == run.velocities.shape == (7, 9, 3)
+    assert run.potential.shape == run.kinetic.shape == (7,)
+    np.testing.assert_array_equal(run.positions[0], tiny.positions[2])  # starts at frame 2
+    np.testing.assert_allclose(run.velocities[0], tiny.velocities[2], rtol=1e-12)
+    for k in (0, 6):  # the energies are GFN2-xTB's at the recorded positions
+        assert run.potential[k] == pytest.approx(_fresh_xtb(run.positions[k])[0], abs=1e-5)
+    # velocity Verlet by hand: x1 = x0 + v0 dt + F0 / (2 m) dt²
+    masses = ethanol_atoms().get_masses()[:, None]
+    _, f0 = _fresh_xtb(run.positions[0])
+    dt = 0.5 * units.fs
+    x1 = run.positions[0] + run.velocities[0] / units.fs * dt + f0 / (2 * masses) * dt**2
+    np.testing.assert_allclose(run.positions[1], x1, atol=1e-6)
+    total = run.potential + run.kinetic
+    assert np.ptp(total) < 0.01  # eV: constant energy
+    # the second call reads the file: no xTB run
+    monkeypatch.setattr(molecules, "run_nve", lambda *a, **k: pytest.fail("recomputed"))
+    again = molecules.load_ethanol_nve(2, n_steps=6, dt_fs=0.5, data_home=tmp_path, **TINY)
+    np.testing.assert_array_equal(again.positions, run.positions)
+    with pytest.raises(ValueError, match="start_frame must be < 4"):
+        molecules.load_ethanol_nve(4, n_steps=6, data_home=tmp_path, **TINY)
