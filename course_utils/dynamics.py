@@ -227,17 +227,21 @@ def classify_outcomes(
         raise ValueError(
             f"positions and velocities must both have shape (N, 2, 3), got {x.shape} and {v.shape}."
         )
+    _check_thresholds(z_reflect, r_dissociated, z_dissociated)
+    dissociated, reflected = _outcome_masks(x, v, z_reflect, r_dissociated, z_dissociated)
+    out = np.full(len(x), "", dtype=f"<U{max(map(len, OUTCOMES))}")
+    out[dissociated] = DISSOCIATED
+    out[reflected] = REFLECTED
+    return out
+
+
+def _check_thresholds(z_reflect: float, r_dissociated: float, z_dissociated: float) -> None:
     for name, value in (
         ("z_reflect", z_reflect),
         ("r_dissociated", r_dissociated),
         ("z_dissociated", z_dissociated),
     ):
         _check_positive(name, value)
-    dissociated, reflected = _outcome_masks(x, v, z_reflect, r_dissociated, z_dissociated)
-    out = np.full(len(x), "", dtype=f"<U{max(map(len, OUTCOMES))}")
-    out[dissociated] = DISSOCIATED
-    out[reflected] = REFLECTED
-    return out
 
 
 def _outcome_masks(
@@ -327,12 +331,7 @@ def run_scattering(
     if z_reflect is None:
         z_reflect = float(initial.positions[:, :, 2].mean(axis=1).max())
 
-    for name, value in (
-        ("z_reflect", z_reflect),
-        ("r_dissociated", r_dissociated),
-        ("z_dissociated", z_dissociated),
-    ):
-        _check_positive(name, value)
+    _check_thresholds(z_reflect, r_dissociated, z_dissociated)
 
     def stop(x, v):  # decided: dissociated or reflected (the labels of classify_outcomes)
         dissociated, reflected = _outcome_masks(x, v, z_reflect, r_dissociated, z_dissociated)

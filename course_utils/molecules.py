@@ -132,6 +132,17 @@ def _check_float(name: str, value: Any, low: float, high: float, unit: str) -> f
     return value
 
 
+def _save_npz(path: Path, **arrays: Any) -> None:
+    """Write ``arrays`` to ``path`` through a temporary file and a rename: a reader never
+    sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    os.close(fd)
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache may be shared
+    os.replace(tmp, path)
+
+
 def _generate(
     n_configs: int,
     temperature: float,
@@ -275,13 +286,7 @@ def load_ethanol(
         arrays = _generate(
             n_configs, temperature, seed, timestep_fs, interval, equilibration, friction_per_fs
         )
-        # Write to a temporary file and rename: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as handle:
-            np.savez(handle, tblite_version=np.array(tblite_version), **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache may be shared
-        os.replace(tmp, path)
+        _save_npz(path, tblite_version=np.array(tblite_version), **arrays)
     with np.load(path) as stored:
         arrays = {key: stored[key] for key in stored.files}
 
@@ -418,12 +423,7 @@ def load_ethanol_nve(
                 n_steps,
                 dt_fs,
             )
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        _save_npz(path, **arrays)
     with np.load(path) as stored:
         arrays = {key: stored[key] for key in stored.files}
     return Bunch(**arrays, filename=str(path))

@@ -18,14 +18,13 @@ Importing this module changes no global state.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from .schnet import SchNet, cosine_cutoff
+from .schnet import SchNet, ShiftedSoftplus, cosine_cutoff
 from .training import single_thread
 
 __all__ = ["stacked_energies", "train_stacked_potentials"]
@@ -75,8 +74,7 @@ def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     return out.reshape(*x.shape[:-1], weight.shape[-1])
 
 
-def _ssp(x: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.softplus(x) - math.log(2.0)
+_ssp = ShiftedSoftplus()  # the activation of SchNet, applied to stacked tensors
 
 
 def stacked_energies(
